@@ -1,0 +1,53 @@
+# The two commands a new machine needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint typecheck pytest bench lock system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Runtime install: exact versions from the lock, then imagetrust itself without re-resolving.
+$(VENV)/.installed-runtime: $(BIN)/python requirements/runtime.lock pyproject.toml
+	$(PIP) install -r requirements/runtime.lock
+	$(PIP) install --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python requirements/dev.lock pyproject.toml
+	$(PIP) install -r requirements/dev.lock
+	$(PIP) install --no-deps -e .
+	touch $@ $(VENV)/.installed-runtime
+
+demo: $(VENV)/.installed-runtime
+	$(BIN)/imagetrust demo
+
+system-deps:
+	@scripts/install-system-deps
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+# pytest exits 5 when it collected nothing: say so, and fail, rather than pass on no tests.
+pytest: $(VENV)/.installed-dev
+	@$(BIN)/pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$rc
+
+test: system-deps lint typecheck pytest
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/startup.py
+
+# Re-resolve the locks after changing dependencies in pyproject.toml.
+lock: $(VENV)/.installed-dev
+	$(PIP) install uv
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -q -o requirements/runtime.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -q -o requirements/dev.lock
+
+clean:
+	rm -rf $(VENV) imagetrust-demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,48 @@
+"""Console-script entry point: runs the app and maps errors to exit codes.
+
+User errors print one line (plus a hint) on stderr; unexpected exceptions print one line
+asking for ``--debug``, which shows the traceback. Secrets are redacted from both.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from imagetrust.errors import EXIT_FAILURE, ImagetrustError
+
+
+def main(argv: list[str] | None = None) -> int:
+    from imagetrust.cli.app import app
+    from imagetrust.cli.state import DEBUG
+    from imagetrust.logs import redact
+
+    try:
+        app(args=argv, prog_name="imagetrust")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_FAILURE)
+    except ImagetrustError as exc:
+        if DEBUG["enabled"]:
+            import traceback
+
+            sys.stderr.write(redact(traceback.format_exc()))
+        sys.stderr.write(f"error: {redact(exc.message)}\n")
+        if exc.hint:
+            sys.stderr.write(f"hint: {redact(exc.hint)}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except Exception as exc:
+        if DEBUG["enabled"]:
+            import traceback
+
+            sys.stderr.write(redact(traceback.format_exc()))
+        detail = redact(f"{type(exc).__name__}: {exc}")
+        sys.stderr.write(f"error: internal error: {detail} (rerun with --debug for details)\n")
+        return EXIT_FAILURE
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

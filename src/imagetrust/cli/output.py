@@ -1,0 +1,75 @@
+"""Output conventions shared by every command.
+
+Every JSON document is an object whose first keys are ``schema_version`` and ``kind``, so
+consumers can dispatch and detect format changes. Tables go to stdout through Rich;
+messages and progress go to stderr so that stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+SCHEMA_VERSION = 1
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def json_document(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "kind": kind, **payload}
+
+
+def dumps(kind: str, payload: dict[str, Any]) -> str:
+    return json.dumps(json_document(kind, payload), indent=2, default=_default, ensure_ascii=False)
+
+
+def emit_json(kind: str, payload: dict[str, Any]) -> None:
+    sys.stdout.write(dumps(kind, payload) + "\n")
+
+
+PIPE_WIDTH = 240  # when stdout is a file or pipe, do not wrap at Rich's default 80 columns
+
+
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else PIPE_WIDTH
+    return Console(highlight=False, soft_wrap=False, width=width)
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def print_key_values(rows: list[tuple[str, str]]) -> None:
+    """Two columns, keys left; values wrap instead of being cut, so paths stay whole."""
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    stdout_console().print(table)

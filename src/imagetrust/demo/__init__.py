@@ -1,0 +1,89 @@
+"""The walking skeleton: every stage that exists, run offline on bundled fixtures.
+
+Each stage's issue adds its step here, so ``imagetrust demo`` is always the product's whole
+path end to end. The demo records itself as a run in the store like any real run, and
+writes ``summary.json`` (the same JSON conventions as every command) to its output folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from imagetrust import __version__
+from imagetrust.clock import Clock
+from imagetrust.fsutil import atomic_write_text
+from imagetrust.store.url import redact_url
+
+SUMMARY_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    name: str
+    detail: str
+
+
+@dataclass
+class DemoResult:
+    out_dir: Path
+    home: Path
+    store_url: str
+    run_id: int = 0
+    steps: list[DemoStep] = field(default_factory=list)
+
+    @property
+    def summary_path(self) -> Path:
+        return self.out_dir / "summary.json"
+
+
+def run_demo(
+    *,
+    out_dir: Path,
+    home: Path,
+    db_url: str,
+    clock: Clock,
+    on_step: Callable[[DemoStep], None] | None = None,
+) -> DemoResult:
+    """Run every stage on the bundled fixtures; safe to run again on the same folders."""
+    from imagetrust.store.database import Store
+    from imagetrust.store.runs import RunStatus, finish_run, start_run
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = DemoResult(out_dir=out_dir.resolve(), home=home, store_url=redact_url(db_url))
+
+    def step(name: str, detail: str) -> None:
+        item = DemoStep(name, detail)
+        result.steps.append(item)
+        if on_step is not None:
+            on_step(item)
+
+    with Store.open(db_url) as store:
+        schema = store.schema_state()
+        step("store", f"{store.backend} store at schema {schema.current}: {result.store_url}")
+        with store.transaction() as conn:
+            result.run_id = start_run(conn, "demo", {"out_dir": str(result.out_dir)}, clock.now())
+        step("run", f"recorded as run #{result.run_id}")
+        # Later stages (catalog, oci, resolve, sbom, vulndb, evaluate, report) add steps here.
+        summary = {
+            "schema_version": SUMMARY_SCHEMA_VERSION,
+            "kind": "demo-summary",
+            "imagetrust_version": __version__,
+            "generated_at": clock.now().isoformat(),
+            "run_id": result.run_id,
+            "store": result.store_url,
+            "steps": [asdict(s) for s in result.steps],
+        }
+        atomic_write_text(result.summary_path, json.dumps(summary, indent=2) + "\n")
+        step("summary", f"wrote {result.summary_path}")
+        with store.transaction() as conn:
+            finish_run(
+                conn,
+                result.run_id,
+                status=RunStatus.SUCCEEDED,
+                now=clock.now(),
+                summary={"steps": [s.name for s in result.steps]},
+            )
+    return result

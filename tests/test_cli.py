@@ -1,0 +1,144 @@
+"""The command-line contract: global options, JSON envelope, exit codes, error lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from imagetrust.cli.main import main
+
+HEAVY_MODULES = {"sqlalchemy", "alembic", "httpx", "pydantic", "cyclonedx", "rich", "psycopg"}
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed console script, exactly as a user runs it."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "imagetrust", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_lists_the_commands_that_exist() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("store", "demo"):
+        assert f"  {command} " in result.stdout
+    for option in ("--home", "--db-url", "--config", "--now", "--verbose", "--quiet", "--debug"):
+        assert option in result.stdout
+
+
+def test_start_up_imports_no_heavy_library() -> None:
+    code = (
+        "import sys, imagetrust.cli.app; "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(HEAVY_MODULES)!r})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from imagetrust import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"imagetrust {__version__}"
+
+
+def test_store_status_and_migrate_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "store", "status", "--format", "json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert list(before)[:2] == ["schema_version", "kind"]
+    assert before["kind"] == "store-status" and before["revision"] is None
+    assert before["up_to_date"] is False
+
+    assert main(["--home", str(home), "store", "migrate", "-f", "json"]) == 0
+    migrated = json.loads(capsys.readouterr().out)
+    assert migrated["kind"] == "store-migration" and migrated["changed"] is True
+    assert migrated["from_revision"] is None and migrated["to_revision"] == "0001"
+
+    assert main(["--home", str(home), "store", "migrate", "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["changed"] is False
+
+    assert main(["--home", str(home), "store", "status"]) == 0
+    table = capsys.readouterr().out
+    assert "up to date" in table and str(home) in table
+
+
+def test_db_url_from_environment(
+    store_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGETRUST_DB_URL", store_url)
+    assert main(["store", "migrate", "-f", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["backend"] == store_url.split("+")[0].split(":")[0]
+    assert payload["to_revision"] == "0001"
+
+
+@pytest.mark.parametrize(
+    ("args", "stderr_part"),
+    [
+        (["--now", "someday", "store", "status"], "Invalid value for --now"),
+        (["store", "nope"], "No such command"),
+        (["store", "status", "--format", "xml"], "Invalid value for '--format'"),
+        (["--db-url", "mysql://root:pw1234@h/db", "store", "status"], "unsupported database URL"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_clear_message(args: list[str], stderr_part: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert stderr_part in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "pw1234" not in result.stderr
+
+
+def test_bad_config_file_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[http]\ntimeout = 'soon'\n")
+    result = run_cli("--config", str(config), "--home", str(tmp_path), "store", "status")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: invalid setting http.timeout in {config}: "
+        "Input should be a valid number, unable to parse string as a number"
+    ]
+    missing = run_cli(
+        "--home",
+        str(tmp_path),
+        "store",
+        "status",
+        env={"IMAGETRUST_CONFIG": str(tmp_path / "absent.toml")},
+    )
+    assert missing.returncode == 2 and "config file not found" in missing.stderr
+
+
+def test_failure_exits_1_with_one_line_and_redacted_secret(tmp_path: Path) -> None:
+    from tests.services.postgres import free_port
+
+    secret = "tok-" + "9" * 12
+    url = f"postgresql://me:{secret}@127.0.0.1:{free_port()}/x?connect_timeout=2"
+    result = run_cli("--db-url", url, "store", "status", env={"DOCKERHUB_TOKEN": secret})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: store ")
+    assert secret not in result.stderr
+
+    debug = run_cli("--debug", "--db-url", url, "store", "status", env={"DOCKERHUB_TOKEN": secret})
+    assert debug.returncode == 1
+    assert "Traceback" in debug.stderr and secret not in debug.stderr
+
+
+def test_now_is_applied_to_recorded_runs(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    demo = run_cli("--home", str(home), "--now", "2020-05-01", "demo", "--out", str(tmp_path / "d"))
+    assert demo.returncode == 0, demo.stderr
+    status = run_cli("--home", str(home), "store", "status", "-f", "json")
+    assert json.loads(status.stdout)["last_run"]["started_at"] == "2020-05-01T00:00:00+00:00"

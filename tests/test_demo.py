@@ -1,0 +1,45 @@
+"""The walking skeleton runs offline end to end and records itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from imagetrust.clock import Clock
+from imagetrust.demo import run_demo
+from imagetrust.store.database import Store
+from imagetrust.store.runs import RunStatus, list_runs
+
+
+def test_demo_runs_every_stage_and_is_repeatable(tmp_path: Path, store_url: str) -> None:
+    clock = Clock.from_text("2026-11-23T08:00:00Z")
+    seen: list[str] = []
+    first = run_demo(
+        out_dir=tmp_path / "out",
+        home=tmp_path / "home",
+        db_url=store_url,
+        clock=clock,
+        on_step=lambda s: seen.append(s.name),
+    )
+    second = run_demo(
+        out_dir=tmp_path / "out", home=tmp_path / "home", db_url=store_url, clock=clock
+    )
+    assert seen == [s.name for s in first.steps]
+    assert seen[0] == "store" and seen[-1] == "summary"
+    summary = json.loads(first.summary_path.read_text())
+    assert summary["schema_version"] == 1 and summary["kind"] == "demo-summary"
+    assert summary["run_id"] == second.run_id == first.run_id + 1
+    assert summary["generated_at"] == "2026-11-23T08:00:00+00:00"
+    with Store.open(store_url) as store, store.read() as conn:
+        runs = list_runs(conn)
+    assert [r.kind for r in runs] == ["demo", "demo"]
+    assert all(r.status is RunStatus.SUCCEEDED for r in runs)
+
+
+def test_demo_cli_defaults_home_under_out(tmp_path: Path) -> None:
+    from imagetrust.cli.main import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    assert (out / "home" / "imagetrust.db").is_file()
+    assert (out / "summary.json").is_file()
