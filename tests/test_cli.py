@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from imagetrust.cli.main import main
+from imagetrust.store.migrations import HEAD_REVISION
 
 HEAVY_MODULES = {"sqlalchemy", "alembic", "httpx", "pydantic", "cyclonedx", "rich", "psycopg"}
 
@@ -64,7 +65,7 @@ def test_store_status_and_migrate_json(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["--home", str(home), "store", "migrate", "-f", "json"]) == 0
     migrated = json.loads(capsys.readouterr().out)
     assert migrated["kind"] == "store-migration" and migrated["changed"] is True
-    assert migrated["from_revision"] is None and migrated["to_revision"] == "0001"
+    assert migrated["from_revision"] is None and migrated["to_revision"] == HEAD_REVISION
 
     assert main(["--home", str(home), "store", "migrate", "-f", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["changed"] is False
@@ -81,7 +82,7 @@ def test_db_url_from_environment(
     assert main(["store", "migrate", "-f", "json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["backend"] == store_url.split("+")[0].split(":")[0]
-    assert payload["to_revision"] == "0001"
+    assert payload["to_revision"] == HEAD_REVISION
 
 
 @pytest.mark.parametrize(

@@ -193,3 +193,20 @@ def test_unreachable_postgres_is_a_clear_error_without_the_password() -> None:
         Store.open(url)
     assert "unavailable" in info.value.message
     assert "s3cretpw" not in info.value.message
+
+
+def test_data_written_at_the_previous_revision_survives_the_upgrade(store_url: str) -> None:
+    history = revision_history()
+    if len(history) < 2:
+        pytest.skip("only one revision exists")
+    with Store.open(store_url, migrate=False) as store:
+        store.upgrade(history[-2])
+        with store.transaction() as conn:
+            run_id = start_run(conn, "catalog", {"offline": True}, NOW)
+            record_item_error(conn, run_id, stage="catalog", item="x", message="m", now=NOW)
+            upsert_repository(conn, "python", now=NOW)
+        store.upgrade()
+        with store.read() as conn:
+            (run,) = list_runs(conn)
+            assert (run.id, run.kind, run.error_count) == (run_id, "catalog", 1)
+            assert [r.name for r in list_repositories(conn)] == ["python"]

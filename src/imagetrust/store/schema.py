@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -73,4 +75,95 @@ repositories = Table(
     Column("first_seen", UtcDateTime(), nullable=False),
     Column("last_seen", UtcDateTime(), nullable=False),
     UniqueConstraint("registry", "namespace", "name", name="uq_repositories_ref"),
+)
+
+# --- catalog: snapshots of every repository, state history, Hub tags ------------------
+catalog_snapshots = Table(
+    "catalog_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="SET NULL"), nullable=True),
+    Column("taken_at", UtcDateTime(), nullable=False),
+    Column("sources", JSON, nullable=False),
+    Column("repository_count", Integer, nullable=False),
+    Index("ix_catalog_snapshots_taken_at", "taken_at"),
+)
+
+repository_snapshots = Table(
+    "repository_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "snapshot_id",
+        Integer,
+        ForeignKey("catalog_snapshots.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("taken_at", UtcDateTime(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("state_reason", Text, nullable=False),
+    Column("notice", Text, nullable=True),
+    Column("supported_tags", JSON, nullable=False),
+    Column("tag_count", Integer, nullable=True),
+    Column("architectures", JSON, nullable=False),
+    Column("pull_count", BigInteger, nullable=True),
+    Column("star_count", Integer, nullable=True),
+    Column("last_updated", UtcDateTime(), nullable=True),
+    Column("categories", JSON, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("github_repo", Text, nullable=True),
+    Column("sources", JSON, nullable=False),
+    UniqueConstraint("snapshot_id", "repository_id", name="uq_repository_snapshots_pair"),
+    Index("ix_repository_snapshots_repo_time", "repository_id", "taken_at"),
+)
+
+repository_states = Table(
+    "repository_states",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("since", UtcDateTime(), nullable=False),
+    Column(
+        "snapshot_id",
+        Integer,
+        ForeignKey("catalog_snapshots.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Index("ix_repository_states_repo_since", "repository_id", "since"),
+)
+
+repository_tags = Table(
+    "repository_tags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(255), nullable=False),
+    Column("digest", String(80), nullable=True),
+    Column("supported", Boolean, nullable=False),
+    Column("last_updated", UtcDateTime(), nullable=True),
+    Column("tag_last_pushed", UtcDateTime(), nullable=True),
+    Column("tag_status", String(32), nullable=True),
+    Column("full_size", BigInteger, nullable=True),
+    Column("images", JSON, nullable=False),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
+    UniqueConstraint("repository_id", "name", name="uq_repository_tags_name"),
 )
