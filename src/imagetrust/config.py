@@ -48,10 +48,15 @@ class RegistrySettings(_Section):
 
 
 class SourcesSettings(_Section):
+    """Where the catalog downloads the official-images and docs repositories (tar.gz)."""
+
     library_url: str = (
-        "https://raw.githubusercontent.com/docker-library/official-images/master/library"
+        "https://github.com/docker-library/official-images/archive/refs/heads/master.tar.gz"
     )
-    docs_url: str = "https://raw.githubusercontent.com/docker-library/docs/master"
+    docs_url: str = "https://github.com/docker-library/docs/archive/refs/heads/master.tar.gz"
+    max_archive_bytes: int = Field(
+        256 * 1024 * 1024, gt=0, description="refuse a source archive larger than this"
+    )
 
 
 class Settings(_Section):
