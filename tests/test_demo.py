@@ -25,14 +25,21 @@ def test_demo_runs_every_stage_and_is_repeatable(tmp_path: Path, store_url: str)
         out_dir=tmp_path / "out", home=tmp_path / "home", db_url=store_url, clock=clock
     )
     assert seen == [s.name for s in first.steps]
-    assert seen[0] == "store" and seen[-1] == "summary"
+    assert seen[0] == "store" and seen[-1] == "summary" and "catalog" in seen
+    catalog = json.loads((tmp_path / "out" / "catalog.json").read_text())
+    states = {repo["name"]: repo["state"] for repo in catalog["repositories"]}
+    assert states["python"] == "active" and states["unit"] == "deprecated"
+    assert states["openjdk"] == "deprecated" and states["java"] == "removed"
+    assert catalog["kind"] == "catalog" and catalog["snapshot"]["sources"]["hub"].startswith(
+        "recording:"
+    )
     summary = json.loads(first.summary_path.read_text())
     assert summary["schema_version"] == 1 and summary["kind"] == "demo-summary"
-    assert summary["run_id"] == second.run_id == first.run_id + 1
+    assert summary["run_id"] == second.run_id > first.run_id
     assert summary["generated_at"] == "2026-11-23T08:00:00+00:00"
     with Store.open(store_url) as store, store.read() as conn:
         runs = list_runs(conn)
-    assert [r.kind for r in runs] == ["demo", "demo"]
+    assert [r.kind for r in runs] == ["demo", "catalog", "demo", "catalog"][::-1]
     assert all(r.status is RunStatus.SUCCEEDED for r in runs)
 
 

@@ -111,6 +111,7 @@ class RateLimitInfo:
     window_seconds: int | None = None
 
 
+_EPOCH_THRESHOLD = 1_000_000_000  # seconds: larger "delays" are epoch timestamps (2001+)
 _QUOTA = re.compile(r"^\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?")
 
 
@@ -145,12 +146,19 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo | None:
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date)."""
+    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date).
+
+    Docker Hub's API has been seen sending an epoch timestamp here instead of seconds
+    (docker/hub-feedback#2459); a value that large can only be a moment, not a delay.
+    """
     if value is None:
         return None
     text = value.strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
+        seconds = float(text)
+        if seconds > _EPOCH_THRESHOLD:
+            return max(0.0, seconds - (now or datetime.now(UTC)).timestamp())
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):

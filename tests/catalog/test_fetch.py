@@ -91,7 +91,7 @@ def test_failed_download_keeps_the_previous_copy(httpserver: HTTPServer, tmp_pat
     fetch(httpserver, dest)
     truncated = tar_gz(GOOD)[:200]
     httpserver.expect_request("/archive.tar.gz").respond_with_data(truncated)
-    with pytest.raises(SourceFetchError, match="not a readable tar.gz"):
+    with pytest.raises(SourceFetchError, match=r"not a readable tar\.gz"):
         fetch(httpserver, dest)
     assert sorted(p.name for p in (dest / "library").iterdir()) == ["alpine", "python"]
     assert [p.name for p in tmp_path.iterdir()] == ["official-images"]

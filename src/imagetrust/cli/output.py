@@ -73,3 +73,35 @@ def print_key_values(rows: list[tuple[str, str]]) -> None:
     for key, value in rows:
         table.add_row(key, value)
     stdout_console().print(table)
+
+
+class ProgressBar:
+    """Rich progress bars on stderr, one per task, fed by ``report(task, done, total)``.
+
+    Stages take a plain callback so they never import Rich; quiet mode makes it a no-op.
+    """
+
+    def __init__(self, console: Any, *, quiet: bool) -> None:
+        self._console = console
+        self._quiet = quiet
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Any:
+        if not self._quiet:
+            from rich.progress import Progress
+
+            self._bar = Progress(console=self._console, transient=True)
+            self._bar.start()
+        return self.report
+
+    def report(self, task: str, done: int, total: int | None) -> None:
+        if self._bar is None:
+            return
+        if task not in self._tasks:
+            self._tasks[task] = self._bar.add_task(task, total=total)
+        self._bar.update(self._tasks[task], completed=done, total=total)
+
+    def __exit__(self, *_: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()

@@ -11,13 +11,18 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagetrust import __version__
 from imagetrust.clock import Clock
 from imagetrust.fsutil import atomic_write_text
 from imagetrust.store.url import redact_url
 
+if TYPE_CHECKING:
+    from imagetrust.store.database import Store
+
 SUMMARY_SCHEMA_VERSION = 1
+DATA = Path(__file__).parent / "data"
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,8 @@ def run_demo(
         with store.transaction() as conn:
             result.run_id = start_run(conn, "demo", {"out_dir": str(result.out_dir)}, clock.now())
         step("run", f"recorded as run #{result.run_id}")
-        # Later stages (catalog, oci, resolve, sbom, vulndb, evaluate, report) add steps here.
+        _catalog_step(store, clock, result.out_dir, step)
+        # Later stages (oci, resolve, sbom, vulndb, evaluate, report) add steps here.
         summary = {
             "schema_version": SUMMARY_SCHEMA_VERSION,
             "kind": "demo-summary",
@@ -87,3 +93,51 @@ def run_demo(
                 summary={"steps": [s.name for s in result.steps]},
             )
     return result
+
+
+def _catalog_step(
+    store: Store, clock: Clock, out_dir: Path, step: Callable[[str, str], None]
+) -> None:
+    """Catalog from the bundled library files, docs and Hub recording; writes catalog.json."""
+    from imagetrust.catalog.refresh import refresh_catalog
+    from imagetrust.catalog.snapshots import pull_deltas, snapshot_entries
+    from imagetrust.catalog.sources import SourceOptions, load_inputs
+    from imagetrust.catalog.views import catalog_view
+    from imagetrust.config import Settings
+
+    options = SourceOptions(
+        offline=True,
+        library_dir=DATA / "official-images",
+        docs_dir=DATA / "docs",
+        hub_recording=DATA / "hub",
+    )
+    refreshed = refresh_catalog(
+        store,
+        lambda: load_inputs(options, Settings()),
+        now=clock.now(),
+        parameters={"demo": True, **options.as_parameters()},
+    )
+    with store.read() as conn:
+        entries = snapshot_entries(conn, refreshed.snapshot.id)
+        deltas = pull_deltas(conn, refreshed.snapshot)
+    document = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "kind": "catalog",
+        **catalog_view(refreshed.snapshot, entries, deltas),
+    }
+    path = out_dir / "catalog.json"
+    atomic_write_text(path, json.dumps(document, indent=2, default=_json_default) + "\n")
+    states: dict[str, list[str]] = {}
+    for stored in entries:
+        states.setdefault(stored.entry.state.value, []).append(stored.entry.name)
+    listing = "; ".join(f"{state}: {', '.join(names)}" for state, names in sorted(states.items()))
+    step("catalog", f"snapshot #{refreshed.snapshot.id} of {len(entries)} repositories ({listing})")
+    step("catalog.json", f"wrote {path}")
+
+
+def _json_default(value: object) -> object:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
