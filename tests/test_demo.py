@@ -33,6 +33,21 @@ def test_demo_runs_every_stage_and_is_repeatable(tmp_path: Path, store_url: str)
     assert catalog["kind"] == "catalog" and catalog["snapshot"]["sources"]["hub"].startswith(
         "recording:"
     )
+    inspections = json.loads((tmp_path / "out" / "images.json").read_text())
+    assert inspections["kind"] == "image-inspections"
+    by_ref = {doc["reference"].rsplit(":", 1)[-1]: doc for doc in inspections["images"]}
+    debian = by_ref["debian-12"]
+    assert debian["is_index"] and debian["platforms_available"] == ["linux/amd64", "linux/arm64/v8"]
+    assert len(debian["attestations"]) == 2
+    assert [layer["compression"] for layer in by_ref["alpine-3.16-app"]["images"][0]["layers"]] == [
+        "gzip",
+        "zstd",
+    ]
+    # Deterministic builds: the second run read exactly the same image digests.
+    assert seen.count("inspect") == 3
+    assert [s.detail for s in first.steps if s.name == "inspect"] == [
+        s.detail for s in second.steps if s.name == "inspect"
+    ]
     summary = json.loads(first.summary_path.read_text())
     assert summary["schema_version"] == 1 and summary["kind"] == "demo-summary"
     assert summary["run_id"] == second.run_id > first.run_id

@@ -45,6 +45,12 @@ class RegistrySettings(_Section):
     insecure: list[str] = Field(
         default_factory=list, description="registry hosts spoken to over plain HTTP"
     )
+    pull_reserve: int = Field(
+        0, ge=0, description="manifest pulls to leave unspent in a registry's rate limit"
+    )
+    max_pulls: int | None = Field(
+        None, ge=0, description="at most this many manifest pulls per registry in one run"
+    )
 
 
 class SourcesSettings(_Section):

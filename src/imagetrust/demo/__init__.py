@@ -72,7 +72,8 @@ def run_demo(
             result.run_id = start_run(conn, "demo", {"out_dir": str(result.out_dir)}, clock.now())
         step("run", f"recorded as run #{result.run_id}")
         _catalog_step(store, clock, result.out_dir, step)
-        # Later stages (oci, resolve, sbom, vulndb, evaluate, report) add steps here.
+        _images_step(result.out_dir, step)
+        # Later stages (resolve, sbom, vulndb, evaluate, report) add steps here.
         summary = {
             "schema_version": SUMMARY_SCHEMA_VERSION,
             "kind": "demo-summary",
@@ -133,6 +134,37 @@ def _catalog_step(
     listing = "; ".join(f"{state}: {', '.join(names)}" for state, names in sorted(states.items()))
     step("catalog", f"snapshot #{refreshed.snapshot.id} of {len(entries)} repositories ({listing})")
     step("catalog.json", f"wrote {path}")
+
+
+def _images_step(out_dir: Path, step: Callable[[str, str], None]) -> None:
+    """Build the demo images, then inspect each through the verified OCI sources."""
+    from imagetrust.config import Settings
+    from imagetrust.demo.images import build_demo_images
+    from imagetrust.oci.image import PlatformSelection, load_image
+    from imagetrust.oci.sources import OciSession
+
+    images = build_demo_images(out_dir / "images")
+    inspected = []
+    with OciSession(Settings()) as session:
+        for image in images:
+            with session.open(image.reference) as source:
+                resolved = load_image(source, PlatformSelection.parse("all"))
+            inspected.append(resolved.as_dict())
+            platforms = ", ".join(str(p.platform) for p in resolved.images)
+            layers = sum(len(p.layers) for p in resolved.images)
+            step(
+                "inspect",
+                f"{image.name}:{image.tag} {resolved.digest[:19]}… {platforms}; {layers} layers, "
+                f"{len(resolved.attestations)} attestations ({image.description})",
+            )
+    document = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "kind": "image-inspections",
+        "images": inspected,
+    }
+    path = out_dir / "images.json"
+    atomic_write_text(path, json.dumps(document, indent=2) + "\n")
+    step("images.json", f"wrote {path}")
 
 
 def _json_default(value: object) -> object:
