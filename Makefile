@@ -40,7 +40,11 @@ pytest: $(VENV)/.installed-dev
 
 test: system-deps lint typecheck pytest
 
-bench: $(VENV)/.installed-dev
+$(VENV)/.installed-bench: $(VENV)/.installed-dev requirements/bench.lock
+	$(PIP) install -r requirements/bench.lock
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/startup.py
 
 # Re-resolve the locks after changing dependencies in pyproject.toml.
@@ -48,6 +52,7 @@ lock: $(VENV)/.installed-dev
 	$(PIP) install uv
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -q -o requirements/runtime.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -q -o requirements/dev.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -q -o requirements/bench.lock
 
 clean:
 	rm -rf $(VENV) imagetrust-demo .pytest_cache .mypy_cache .ruff_cache

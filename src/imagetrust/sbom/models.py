@@ -62,3 +62,104 @@ class OsRelease:
     pretty_name: str | None = None
     version_codename: str | None = None
     id_like: tuple[str, ...] = ()
+
+
+class LayerError(SbomError):
+    """A layer that cannot be analysed (corrupt compression, truncated, a bomb); names it."""
+
+
+@dataclass(frozen=True)
+class LayerLimits:
+    """Bounds that keep a hostile layer from exhausting memory, disk or time.
+
+    ``max_ratio`` is checked only once ``ratio_floor`` bytes have come out, so small
+    layers of zeros (real images have them) are never taken for bombs.
+    """
+
+    max_file_bytes: int = 64 << 20  # a wanted file larger than this is skipped, and counted
+    max_layer_bytes: int = 64 << 30  # uncompressed bytes; past this the layer stops
+    max_entries: int = 2_000_000
+    max_ratio: float = 1000.0
+    ratio_floor: int = 256 << 20
+
+
+@dataclass(frozen=True)
+class KeptFile:
+    """A file a cataloger asked for, as kept in the layer cache (after ``reduce``/sniffing)."""
+
+    path: str
+    cataloger: str
+    data: bytes
+    mode: int = 0o644
+    size: int = 0  # the file's size in the layer, before any reduction
+
+
+@dataclass
+class LayerAnalysis:
+    """Everything later stages need from one layer; cached per layer digest and analyser.
+
+    ``whiteouts`` are paths this layer deletes from the layers below; ``opaque_dirs`` are
+    directories whose lower content it hides. ``setuid``/``setgid`` list files with those
+    bits; ``world_writable`` lists directories (without the sticky bit) and files anyone
+    may write. ``skipped`` counts entries refused for safety, by reason.
+    """
+
+    digest: str
+    analyser_version: str
+    compression: str
+    compressed_size: int = 0
+    uncompressed_size: int = 0
+    entries: int = 0
+    kept: list[KeptFile] = field(default_factory=list)
+    whiteouts: list[str] = field(default_factory=list)
+    opaque_dirs: list[str] = field(default_factory=list)
+    setuid: list[str] = field(default_factory=list)
+    setgid: list[str] = field(default_factory=list)
+    world_writable: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    digest: str
+    media_type: str
+    size: int
+    from_cache: bool
+    entries: int
+    packages: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """From the image config: what runs, as whom, with what; env values are not kept."""
+
+    user: str | None
+    exposed_ports: tuple[str, ...]
+    env_names: tuple[str, ...]
+    labels: dict[str, str]
+    runtimes: dict[str, str]  # e.g. {"python": "3.12.4"} from PYTHON_VERSION
+    entrypoint: tuple[str, ...] | None = None
+    cmd: tuple[str, ...] | None = None
+    created: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageSbom:
+    """One platform image's bill of materials, with where each part came from."""
+
+    reference: str
+    digest: str  # the platform manifest's digest
+    index_digest: str | None
+    platform: str
+    config_digest: str
+    analyser_version: str
+    os: OsRelease | None
+    packages: tuple[Package, ...]
+    layers: tuple[LayerSummary, ...]
+    facts: ImageFacts
+    setuid: tuple[str, ...] = ()
+    setgid: tuple[str, ...] = ()
+    world_writable: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()  # per-file problems (a corrupt database), named by path

@@ -1,19 +1,74 @@
-"""The cataloger interface."""
+"""The cataloger interface, between the layer walker and the package parsers.
+
+The walker calls ``wants`` for every regular file in every layer, so it must be cheap (a
+few string tests on the path). What a cataloger wants is kept, per layer, in the layer
+cache: ``Want.FILE`` keeps the file's bytes after ``reduce`` (a jar is reduced to the few
+small entries that identify it, so the cache never holds whole archives); ``Want.SNIFF``
+streams the file through a ``Sniffer`` chunk by chunk and keeps only what it returns (a Go
+binary's build info), so big binaries are never held in memory. After the layers are
+merged, ``parse`` turns each kept file of the final filesystem into packages.
+"""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Protocol
 
 from imagetrust.sbom.models import OsRelease, Package
 
 
+class Want(Enum):
+    NO = 0
+    FILE = 1  # keep the bytes (bounded by the walker's per-file limit), through ``reduce``
+    SNIFF = 2  # stream the bytes through ``sniffer()``, keep what it finds
+
+
+class Sniffer(Protocol):
+    def feed(self, chunk: bytes) -> None: ...
+
+    def finish(self) -> bytes | None:
+        """What to keep for ``parse``, or None when the file holds nothing of interest."""
+        ...
+
+
 class Cataloger(Protocol):
-    """``wants`` is called for every path in every layer, so it must be cheap."""
+    """One ecosystem's packages. ``name`` is stable: it keys kept files in the cache."""
 
     name: str
 
-    def wants(self, path: str) -> bool: ...
+    def wants(self, path: str, mode: int, size: int) -> Want:
+        """``path`` is relative to the image root without a leading slash; ``mode`` the
+        tar entry's permission bits (0o755, 0o4755, ...), ``size`` its size in bytes."""
+        ...
+
+    def reduce(self, path: str, data: bytes) -> bytes | None:
+        """What to keep of a wanted file (usually ``data`` itself); None keeps nothing."""
+        ...
+
+    def sniffer(self, path: str) -> Sniffer:
+        """A fresh sniffer for one file this cataloger answered ``Want.SNIFF`` for."""
+        ...
 
     def parse(self, path: str, data: bytes, os_release: OsRelease | None) -> list[Package]:
-        """Packages in one file; raise ``CatalogerError`` for a corrupt database."""
+        """Packages in one kept file; raise ``CatalogerError`` for a corrupt database."""
         ...
+
+
+class BaseCataloger:
+    """Defaults for the optional parts: keep files whole, never sniff."""
+
+    name = "base"
+
+    def wants(self, path: str, mode: int, size: int) -> Want:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def reduce(self, path: str, data: bytes) -> bytes | None:
+        return data
+
+    def sniffer(self, path: str) -> Sniffer:
+        raise NotImplementedError(f"{self.name} does not sniff {path}")
+
+    def parse(
+        self, path: str, data: bytes, os_release: OsRelease | None
+    ) -> list[Package]:  # pragma: no cover - abstract
+        raise NotImplementedError
