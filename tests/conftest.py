@@ -1,4 +1,4 @@
-"""Shared fixtures: isolated homes, and the store on both backends.
+"""Shared fixtures: isolated homes, the store on both backends, a real registry.
 
 ``store_url`` is parametrised over SQLite and a real PostgreSQL server, so every store test
 runs against both. Each test gets a fresh, empty database.
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.services.postgres import PostgresServer, find_bindir, running_postgres
+from tests.services.registry import RegistryServer, registry_for_tests
 from tests.services.require import unavailable
 
 _db_counter = itertools.count()
@@ -63,3 +64,20 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'store' / 'imagetrust.db'}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return create_pg_database(server)
+
+
+_repo_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def registry() -> Iterator[RegistryServer]:
+    """A real CNCF distribution registry on loopback, shared by the whole test session."""
+    yield from registry_for_tests()
+
+
+@pytest.fixture
+def repo_name(request: pytest.FixtureRequest) -> str:
+    """A repository name no other test uses."""
+    base = request.node.name.lower().replace("[", "-").replace("]", "")
+    clean = "".join(c if c.isalnum() else "-" for c in base)[:40].strip("-")
+    return f"t{next(_repo_names)}/{clean}"

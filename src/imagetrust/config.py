@@ -65,11 +65,21 @@ class SourcesSettings(_Section):
     )
 
 
+class SbomSettings(_Section):
+    max_file_bytes: int = Field(
+        64 << 20, gt=0, description="largest package file read from a layer"
+    )
+    max_layer_bytes: int = Field(64 << 30, gt=0, description="uncompressed bytes per layer")
+    max_entries: int = Field(2_000_000, gt=0, description="tar entries per layer")
+    max_ratio: float = Field(1000.0, gt=1, description="uncompressed/compressed bytes per layer")
+
+
 class Settings(_Section):
     http: HttpSettings = Field(default_factory=HttpSettings)
     hub: HubSettings = Field(default_factory=HubSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    sbom: SbomSettings = Field(default_factory=SbomSettings)
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:

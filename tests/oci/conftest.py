@@ -6,7 +6,6 @@ behind token auth. Each test works in its own repository names, so sharing is sa
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,41 +21,18 @@ from tests.services.registry import (
     FaultProxy,
     RegistryServer,
     TokenService,
-    find_registry_binary,
-    running_registry,
+    registry_for_tests,
 )
 from tests.services.require import unavailable
-
-_names = itertools.count()
 
 TEST_USER = "alice"
 TEST_PASSWORD = "s3cret-pa55word"
 TEST_REFRESH_TOKEN = "refresh-abcdef123456"
 
 
-def _registry(**kwargs: object) -> Iterator[RegistryServer]:
-    binary = find_registry_binary()
-    if binary is None:
-        unavailable(
-            "The CNCF distribution registry",
-            "no docker-registry binary (Debian package docker-registry)",
-        )
-        raise AssertionError("unreachable")
-    try:
-        with running_registry(binary, **kwargs) as server:  # type: ignore[arg-type]
-            yield server
-    except RuntimeError as exc:
-        unavailable("The CNCF distribution registry", f"it did not start: {exc}")
-
-
-@pytest.fixture(scope="session")
-def registry() -> Iterator[RegistryServer]:
-    yield from _registry()
-
-
 @pytest.fixture(scope="session")
 def mirror_registry() -> Iterator[RegistryServer]:
-    yield from _registry()
+    yield from registry_for_tests()
 
 
 @pytest.fixture(scope="session")
@@ -69,15 +45,7 @@ def token_registry() -> Iterator[RegistryServer]:
         users={TEST_USER: TEST_PASSWORD},
         refresh_tokens={TEST_REFRESH_TOKEN: TEST_USER},
     )
-    yield from _registry(token=service)
-
-
-@pytest.fixture
-def repo_name(request: pytest.FixtureRequest) -> str:
-    """A repository name no other test uses."""
-    base = request.node.name.lower().replace("[", "-").replace("]", "")
-    clean = "".join(c if c.isalnum() else "-" for c in base)[:40].strip("-")
-    return f"t{next(_names)}/{clean}"
+    yield from registry_for_tests(token=service)
 
 
 @pytest.fixture

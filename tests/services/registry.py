@@ -477,3 +477,21 @@ class FaultProxy:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def registry_for_tests(**kwargs: Any) -> Iterator[RegistryServer]:
+    """A running registry for a fixture to yield, or a skip (a failure in CI) saying why."""
+    from tests.services.require import unavailable
+
+    binary = find_registry_binary()
+    if binary is None:
+        unavailable(
+            "The CNCF distribution registry",
+            "no docker-registry binary (Debian package docker-registry)",
+        )
+        raise AssertionError("unreachable")
+    try:
+        with running_registry(binary, **kwargs) as server:
+            yield server
+    except RuntimeError as exc:
+        unavailable("The CNCF distribution registry", f"it did not start: {exc}")

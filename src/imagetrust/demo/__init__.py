@@ -19,6 +19,7 @@ from imagetrust.fsutil import atomic_write_text
 from imagetrust.store.url import redact_url
 
 if TYPE_CHECKING:
+    from imagetrust.demo.images import DemoImage
     from imagetrust.store.database import Store
 
 SUMMARY_SCHEMA_VERSION = 1
@@ -72,8 +73,9 @@ def run_demo(
             result.run_id = start_run(conn, "demo", {"out_dir": str(result.out_dir)}, clock.now())
         step("run", f"recorded as run #{result.run_id}")
         _catalog_step(store, clock, result.out_dir, step)
-        _images_step(result.out_dir, step)
-        # Later stages (resolve, sbom, vulndb, evaluate, report) add steps here.
+        images = _images_step(result.out_dir, step)
+        _sbom_step(images, home, result.out_dir, clock, step)
+        # Later stages (resolve, vulndb, evaluate, report) add steps here.
         summary = {
             "schema_version": SUMMARY_SCHEMA_VERSION,
             "kind": "demo-summary",
@@ -136,7 +138,7 @@ def _catalog_step(
     step("catalog.json", f"wrote {path}")
 
 
-def _images_step(out_dir: Path, step: Callable[[str, str], None]) -> None:
+def _images_step(out_dir: Path, step: Callable[[str, str], None]) -> list[DemoImage]:
     """Build the demo images, then inspect each through the verified OCI sources."""
     from imagetrust.config import Settings
     from imagetrust.demo.images import build_demo_images
@@ -165,6 +167,54 @@ def _images_step(out_dir: Path, step: Callable[[str, str], None]) -> None:
     path = out_dir / "images.json"
     atomic_write_text(path, json.dumps(document, indent=2) + "\n")
     step("images.json", f"wrote {path}")
+    return images
+
+
+def _sbom_step(
+    images: list[DemoImage],
+    home: Path,
+    out_dir: Path,
+    clock: Clock,
+    step: Callable[[str, str], None],
+) -> None:
+    """SBOM of every demo image through the layer cache; native JSON and CycloneDX files."""
+    from imagetrust.config import Settings
+    from imagetrust.oci.image import PlatformSelection
+    from imagetrust.oci.sources import OciSession
+    from imagetrust.sbom.analyse import ImageAnalyser
+    from imagetrust.sbom.cache import LayerCache
+    from imagetrust.sbom.formats.cyclonedx import to_cyclonedx_json
+    from imagetrust.sbom.formats.native import to_native
+
+    folder = out_dir / "sbom"
+    cache = LayerCache.in_home(home)
+    analyser = ImageAnalyser(cache)
+    with OciSession(Settings()) as session:
+        for image in images:
+            with session.open(image.reference) as source:
+                sboms = analyser.analyse(source, PlatformSelection.parse("linux/amd64"))
+            for sbom in sboms:
+                stem = f"{image.name}-{image.tag}"
+                document = {
+                    "schema_version": SUMMARY_SCHEMA_VERSION,
+                    "kind": "sbom",
+                    "images": [to_native(sbom)],
+                }
+                atomic_write_text(folder / f"{stem}.json", json.dumps(document, indent=2) + "\n")
+                cyclonedx = to_cyclonedx_json(sbom, tool_version=__version__, now=clock.now())
+                atomic_write_text(folder / f"{stem}.cdx.json", cyclonedx.rstrip("\n") + "\n")
+                kinds: dict[str, int] = {}
+                for package in sbom.packages:
+                    kinds[package.type.value] = kinds.get(package.type.value, 0) + 1
+                listing = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
+                os_name = sbom.os.pretty_name if sbom.os else "unknown OS"
+                cached = sum(1 for layer in sbom.layers if layer.from_cache)
+                step(
+                    "sbom",
+                    f"{image.name}:{image.tag} ({os_name}): {len(sbom.packages)} packages "
+                    f"({listing}); {cached}/{len(sbom.layers)} layers from cache",
+                )
+    step("sbom files", f"wrote {folder}/*.json and *.cdx.json (CycloneDX)")
 
 
 def _json_default(value: object) -> object:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from imagetrust.http import parse_rate_limit
 from imagetrust.oci.errors import PullBudgetExhaustedError
 
 
@@ -72,6 +71,8 @@ class PullBudget:
 
     def observe(self, registry: str, headers: Mapping[str, str], *, pulled: bool) -> None:
         """Account for one response: a manifest GET (``pulled``) or a free HEAD."""
+        from imagetrust.http import parse_rate_limit  # HTTP only matters once we speak it
+
         info = parse_rate_limit(headers)
         quota = self.quota(registry)
         with self._lock:

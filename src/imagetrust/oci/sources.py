@@ -462,16 +462,15 @@ class OciSession:
         wait_budget: WaitBudget | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        from imagetrust.oci.auth import CredentialStore
         from imagetrust.oci.budget import PullBudget
         from imagetrust.oci.mirrors import parse_mirror
-        from imagetrust.oci.transport import Transport
 
         self.settings = settings
-        self.transport = transport or Transport.from_settings(
-            settings.http, policy=policy, wait_budget=wait_budget, sleep=sleep
-        )
-        self.credentials = credentials or CredentialStore()
+        # The HTTP client and the credential store are made on first use: reading an OCI
+        # layout or a docker archive never pays for TLS set-up or the HTTP library.
+        self._transport = transport
+        self._transport_options = {"policy": policy, "wait_budget": wait_budget, "sleep": sleep}
+        self._credentials = credentials
         self.budget = budget or PullBudget(
             reserve=settings.registry.pull_reserve, max_pulls=settings.registry.max_pulls
         )
@@ -480,6 +479,25 @@ class OciSession:
             registry: [parse_mirror(url) for url in urls] for registry, urls in configured.items()
         }
         self._clients: dict[str, RegistryClient] = {}
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            from imagetrust.oci.transport import Transport
+
+            self._transport = Transport.from_settings(
+                self.settings.http,
+                **self._transport_options,  # type: ignore[arg-type]
+            )
+        return self._transport
+
+    @property
+    def credentials(self) -> CredentialStore:
+        if self._credentials is None:
+            from imagetrust.oci.auth import CredentialStore
+
+            self._credentials = CredentialStore()
+        return self._credentials
 
     def client(self, registry: str, base_url: str | None = None) -> RegistryClient:
         from imagetrust.oci.client import RegistryClient, registry_base_url
@@ -510,7 +528,8 @@ class OciSession:
         )
 
     def close(self) -> None:
-        self.transport.close()
+        if self._transport is not None:
+            self._transport.close()
 
     def __enter__(self) -> OciSession:
         return self

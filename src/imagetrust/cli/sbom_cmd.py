@@ -1,0 +1,172 @@
+"""``imagetrust sbom REF``: every package in an image, from its layers, with provenance.
+
+Layers are analysed once and cached under ``HOME/cache/layers`` by digest and analyser
+version, so the second SBOM of an image (or of any image sharing its base layers) reads no
+blob at all. Standard formats (CycloneDX, SPDX) are for other tools; the native JSON keeps
+everything imagetrust knows, including the layer each package came from.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from imagetrust.cli.output import emit_json, print_key_values, stderr_console, stdout_console
+from imagetrust.cli.state import CliState
+from imagetrust.errors import ImagetrustError, UsageError
+
+if TYPE_CHECKING:
+    from imagetrust.sbom.models import ImageSbom
+
+
+class SbomFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CYCLONEDX_JSON = "cyclonedx-json"
+    SPDX_JSON = "spdx-json"
+
+
+class SbomProblemsError(ImagetrustError):
+    """The SBOM was written, but some package database could not be read."""
+
+
+def sbom(
+    ctx: typer.Context,
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="NAME[:TAG|@DIGEST], REGISTRY/NAME:TAG, oci-layout:DIR[:TAG] or "
+            "docker-archive:FILE.",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[
+        SbomFormat,
+        typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
+    ] = SbomFormat.TABLE,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            "--platform",
+            "-p",
+            help="linux/amd64 (default), a comma-separated list, or all.",
+            show_default=False,
+        ),
+    ] = None,
+    reanalyse: Annotated[
+        bool,
+        typer.Option("--reanalyse", help="Ignore the layer cache and analyse every layer again."),
+    ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the layer cache.")
+    ] = False,
+) -> None:
+    """List the packages in an image (OS and language packages), layer by layer."""
+    from imagetrust.oci.image import PlatformSelection
+    from imagetrust.oci.sources import OciSession
+    from imagetrust.sbom.analyse import ImageAnalyser, SbomOptions
+    from imagetrust.sbom.cache import LayerCache
+    from imagetrust.sbom.models import LayerLimits
+
+    state: CliState = ctx.obj
+    selection = PlatformSelection.parse(platform)
+    settings = state.settings
+    limits = LayerLimits(
+        max_file_bytes=settings.sbom.max_file_bytes,
+        max_layer_bytes=settings.sbom.max_layer_bytes,
+        max_entries=settings.sbom.max_entries,
+        max_ratio=settings.sbom.max_ratio,
+    )
+    cache = None if no_cache else LayerCache.in_home(state.home)
+    console = stderr_console()
+    quiet = state.verbosity < 0
+
+    def on_layer(descriptor: Any, cached: bool) -> None:
+        if not quiet:
+            how = "cached" if cached else "analysed"
+            console.print(f"layer {descriptor.digest[:19]}… {how}", highlight=False)
+
+    analyser = ImageAnalyser(
+        cache, SbomOptions(limits=limits, reanalyse=reanalyse), on_layer=on_layer
+    )
+    with OciSession(settings) as session, session.open(ref) as source:
+        sboms = analyser.analyse(source, selection)
+    if fmt in (SbomFormat.CYCLONEDX_JSON, SbomFormat.SPDX_JSON) and len(sboms) != 1:
+        raise UsageError(
+            f"{fmt.value} describes one image; {len(sboms)} platforms were selected",
+            hint="choose one with --platform",
+        )
+    _emit(sboms, fmt, state)
+    problems = [f"{s.platform}: {e}" for s in sboms for e in s.errors]
+    if problems:
+        for problem in problems[1:]:
+            console.print(f"error: {problem}", highlight=False, markup=False)
+        raise SbomProblemsError(problems[0])
+
+
+def _emit(sboms: list[ImageSbom], fmt: SbomFormat, state: CliState) -> None:
+    from imagetrust import __version__
+
+    if fmt is SbomFormat.CYCLONEDX_JSON:
+        from imagetrust.sbom.formats.cyclonedx import to_cyclonedx_json
+
+        text = to_cyclonedx_json(sboms[0], tool_version=__version__, now=state.clock.now())
+        sys.stdout.write(text.rstrip("\n") + "\n")
+    elif fmt is SbomFormat.SPDX_JSON:
+        from imagetrust.sbom.formats.spdx import to_spdx_json
+
+        text = to_spdx_json(sboms[0], tool_version=__version__, now=state.clock.now())
+        sys.stdout.write(text.rstrip("\n") + "\n")
+    elif fmt is SbomFormat.JSON:
+        from imagetrust.sbom.formats.native import to_native
+
+        emit_json("sbom", {"images": [to_native(s) for s in sboms]})
+    else:
+        for number, item in enumerate(sboms):
+            if number:
+                stdout_console().print()
+            _print_table(item)
+
+
+def _print_table(item: ImageSbom) -> None:
+    from rich.table import Table
+
+    os_name = "unknown"
+    if item.os is not None:
+        os_name = item.os.pretty_name or f"{item.os.id} {item.os.version_id or ''}".strip()
+    cached = sum(1 for layer in item.layers if layer.from_cache)
+    rows = [
+        ("reference", item.reference),
+        ("digest", item.digest),
+        ("platform", item.platform),
+        ("os", os_name),
+        ("packages", str(len(item.packages))),
+        ("layers", f"{len(item.layers)} ({cached} from cache)"),
+    ]
+    if item.facts.runtimes:
+        rows.append(
+            ("runtimes", ", ".join(f"{k} {v}" for k, v in sorted(item.facts.runtimes.items())))
+        )
+    rows.append(("user", item.facts.user or "(root)"))
+    if item.setuid:
+        rows.append(("setuid files", str(len(item.setuid))))
+    print_key_values(rows)
+    layer_number = {layer.digest: n for n, layer in enumerate(item.layers, start=1)}
+    table = Table(box=None, pad_edge=False)
+    for column in ("name", "version", "type", "source", "layer"):
+        table.add_column(column, overflow="fold")
+    for package in item.packages:
+        source = ""
+        if package.source_name and package.source_name != package.name:
+            source = package.source_name
+        table.add_row(
+            package.name,
+            package.version,
+            package.type.value,
+            source,
+            str(layer_number.get(package.layer or "", "-")),
+        )
+    stdout_console().print(table)

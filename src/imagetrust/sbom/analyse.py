@@ -1,0 +1,240 @@
+"""From an image source to one SBOM per platform: layers (cached), merge, catalogers.
+
+The flow for one platform image: for each layer, the cached analysis or, on a miss, the
+blob streamed once through the layer walker (verified against its digest while it is read)
+and then cached; the layers merged in order with whiteouts; the OS detected from the merged
+files; each kept file parsed by the cataloger that asked for it; each package attributed to
+the layer that installed the version the image ships. A corrupt package database becomes an
+error on this image naming the file, and the other packages are still reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from imagetrust.sbom.catalogers import default_catalogers
+from imagetrust.sbom.catalogers.base import Cataloger
+from imagetrust.sbom.catalogers.osrelease import detect_os
+from imagetrust.sbom.layers import ANALYSER_VERSION as WALKER_VERSION
+from imagetrust.sbom.layers import analyse_layer
+from imagetrust.sbom.merge import FileVersion, MergedImage, merge_layers
+from imagetrust.sbom.models import (
+    CatalogerError,
+    ImageSbom,
+    LayerAnalysis,
+    LayerError,
+    LayerLimits,
+    LayerSummary,
+    OsRelease,
+    Package,
+)
+from imagetrust.sbom.runtime import image_facts
+
+if TYPE_CHECKING:
+    from imagetrust.oci.image import PlatformImage, PlatformSelection, ResolvedImage
+    from imagetrust.oci.models import Descriptor
+    from imagetrust.oci.sources import ImageSource
+    from imagetrust.sbom.cache import LayerCache
+
+log = logging.getLogger(__name__)
+
+# Bump when what catalogers keep or how packages are derived changes; part of the cache key.
+CATALOGERS_VERSION = "1"
+
+
+def analyser_version(catalogers: Sequence[Cataloger]) -> str:
+    """The layer cache key's version part: walker, catalogers and which catalogers ran."""
+    names = "-".join(sorted(c.name for c in catalogers))
+    return f"w{WALKER_VERSION}.c{CATALOGERS_VERSION}.{names}"
+
+
+@dataclass
+class SbomOptions:
+    limits: LayerLimits = field(default_factory=LayerLimits)
+    reanalyse: bool = False
+    catalogers: Sequence[Cataloger] = field(default_factory=default_catalogers)
+
+
+LayerProgress = Callable[["Descriptor", bool], None]
+
+
+class ImageAnalyser:
+    """Analyses images from any source, sharing one layer cache across images and runs."""
+
+    def __init__(
+        self,
+        cache: LayerCache | None,
+        options: SbomOptions | None = None,
+        *,
+        on_layer: LayerProgress | None = None,
+    ) -> None:
+        self.cache = cache
+        self.options = options or SbomOptions()
+        self.version = analyser_version(self.options.catalogers)
+        self.on_layer = on_layer
+        self._memo: dict[str, LayerAnalysis] = {}
+
+    def analyse(
+        self, source: ImageSource, selection: PlatformSelection | None = None
+    ) -> list[ImageSbom]:
+        from imagetrust.oci.image import load_image
+
+        resolved = load_image(source, selection, attestation_details=False)
+        return [self.analyse_platform(source, resolved, image) for image in resolved.images]
+
+    def analyse_platform(
+        self, source: ImageSource, resolved: ResolvedImage, image: PlatformImage
+    ) -> ImageSbom:
+        layers: list[LayerAnalysis] = []
+        summaries: list[tuple[Descriptor, bool]] = []
+        for descriptor in image.layers:
+            analysis, from_cache = self._layer(source, descriptor)
+            layers.append(analysis)
+            summaries.append((descriptor, from_cache))
+        merged = merge_layers(layers)
+        files = merged.files()
+        os_release = detect_os({path: kept.data for path, kept in files.items()})
+        packages, errors = self._packages(merged, os_release)
+        counts: dict[str, int] = {}
+        for package in packages:
+            if package.layer:
+                counts[package.layer] = counts.get(package.layer, 0) + 1
+        warnings = [w for layer in layers for w in layer.warnings]
+        return ImageSbom(
+            reference=resolved.reference,
+            digest=image.descriptor.digest,
+            index_digest=resolved.digest if resolved.index is not None else None,
+            platform=str(image.platform),
+            config_digest=image.manifest.config.digest,
+            analyser_version=self.version,
+            os=os_release,
+            packages=tuple(packages),
+            layers=tuple(
+                LayerSummary(
+                    digest=descriptor.digest,
+                    media_type=descriptor.media_type,
+                    size=descriptor.size,
+                    from_cache=from_cache,
+                    entries=analysis.entries,
+                    packages=counts.get(descriptor.digest, 0),
+                    skipped=dict(analysis.skipped),
+                )
+                for (descriptor, from_cache), analysis in zip(summaries, layers, strict=True)
+            ),
+            facts=image_facts(image.config),
+            setuid=tuple(sorted(merged.setuid)),
+            setgid=tuple(sorted(merged.setgid)),
+            world_writable=tuple(sorted(merged.world_writable)),
+            errors=tuple(errors + warnings),
+        )
+
+    def _layer(self, source: ImageSource, descriptor: Descriptor) -> tuple[LayerAnalysis, bool]:
+        digest = descriptor.digest
+        if digest in self._memo:
+            return self._memo[digest], True
+        cached = None
+        if self.cache is not None and not self.options.reanalyse:
+            cached = self.cache.get(digest, self.version)
+        if cached is not None:
+            self._memo[digest] = cached
+            if self.on_layer:
+                self.on_layer(descriptor, True)
+            return cached, True
+        try:
+            analysis = source.consume_blob(
+                descriptor,
+                lambda stream: analyse_layer(
+                    stream,
+                    digest=digest,
+                    media_type=descriptor.media_type or None,
+                    catalogers=self.options.catalogers,
+                    limits=self.options.limits,
+                    compressed_size=descriptor.size,
+                ),
+            )
+        except LayerError:
+            raise
+        except CatalogerError as exc:  # pragma: no cover - the walker records these itself
+            raise LayerError(f"layer {digest}: {exc.message}") from None
+        analysis.analyser_version = self.version
+        if self.cache is not None:
+            try:
+                self.cache.put(analysis)
+            except OSError as exc:
+                log.warning("could not write the layer cache: %s", exc)
+        self._memo[digest] = analysis
+        if self.on_layer:
+            self.on_layer(descriptor, False)
+        return analysis, False
+
+    def _packages(
+        self, merged: MergedImage, os_release: OsRelease | None
+    ) -> tuple[list[Package], list[str]]:
+        by_name = {c.name: c for c in self.options.catalogers}
+        packages: list[Package] = []
+        errors: list[str] = []
+        for path in sorted(merged.lineage):
+            versions = merged.lineage[path]
+            top = versions[-1]
+            cataloger = by_name.get(top.file.cataloger)
+            if cataloger is None:
+                continue
+            try:
+                found = cataloger.parse(path, top.file.data, os_release)
+            except CatalogerError as exc:
+                errors.append(exc.message)
+                continue
+            except Exception as exc:
+                log.debug("cataloger %s failed on %s", cataloger.name, path, exc_info=True)
+                errors.append(f"{path}: {cataloger.name} cataloger failed: {exc}")
+                continue
+            layers = _attribute(cataloger, path, versions, found, os_release)
+            packages.extend(
+                _with_layer(package, layer) for package, layer in zip(found, layers, strict=True)
+            )
+        packages.sort(key=lambda p: (p.type.value, p.name, p.version, p.architecture or ""))
+        return packages, errors
+
+
+def _identity(package: Package) -> tuple[str, str, str | None]:
+    return (package.name, package.version, package.architecture)
+
+
+def _attribute(
+    cataloger: Cataloger,
+    path: str,
+    versions: list[FileVersion],
+    found: list[Package],
+    os_release: OsRelease | None,
+) -> list[str]:
+    """For each package, the earliest layer from which that exact version is always there.
+
+    A package database rewritten by a later layer (``apt-get install`` rewrites all of
+    ``status``) must not move every package to that layer: walk the older versions of the
+    file downwards while the package is still in them.
+    """
+    layer_of = {_identity(p): versions[-1].layer_digest for p in found}
+    if len(versions) == 1:
+        return [layer_of[_identity(p)] for p in found]
+    remaining = set(layer_of)
+    for older in reversed(versions[:-1]):
+        if not remaining:
+            break
+        try:
+            present = {_identity(p) for p in cataloger.parse(path, older.file.data, os_release)}
+        except Exception:
+            break
+        still = remaining & present
+        for key in still:
+            layer_of[key] = older.layer_digest
+        remaining = still
+    return [layer_of[_identity(p)] for p in found]
+
+
+def _with_layer(package: Package, layer: str) -> Package:
+    from dataclasses import replace
+
+    return replace(package, layer=layer)

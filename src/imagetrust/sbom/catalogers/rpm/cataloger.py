@@ -1,0 +1,136 @@
+"""The ``rpm`` cataloger: installed rpm packages from any of rpm's three database formats.
+
+The format is told by content (sqlite magic, ndb ``RpmP``, Berkeley DB hash magic), not
+by the file name, since images rename and mix them. Package fields follow syft's
+rpm-db cataloger so SBOMs agree: version ``[epoch:]version-release``, purl
+``pkg:rpm/<distro>/<name>@<version>-<release>?arch=&epoch=&upstream=&distro=`` with the
+namespace ``redhat`` for RHEL and ``opensuse`` for any openSUSE. Unlike syft (1.18), the
+``gpg-pubkey`` pseudo packages rpm creates for imported signing keys are skipped: they
+are keys, not software, and would only ever produce noise for vulnerability matching.
+"""
+
+from __future__ import annotations
+
+from packageurl import PackageURL
+
+from imagetrust.sbom.catalogers.base import BaseCataloger, Want
+from imagetrust.sbom.catalogers.rpm.bdb import is_bdb_hash, read_bdb
+from imagetrust.sbom.catalogers.rpm.header import RpmHeader, parse_header
+from imagetrust.sbom.catalogers.rpm.ndb import NDB_MAGIC, read_ndb
+from imagetrust.sbom.catalogers.rpm.sqlite import SQLITE_MAGIC, read_sqlite
+from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
+
+RPM_DATABASES = frozenset(
+    f"{directory}/{name}"
+    for directory in ("var/lib/rpm", "usr/lib/sysimage/rpm")
+    for name in ("rpmdb.sqlite", "Packages.db", "Packages")
+)
+PSEUDO_PACKAGES = frozenset({"gpg-pubkey"})
+
+
+def read_header_blobs(path: str, data: bytes) -> list[bytes]:
+    """The raw header blobs of an rpm database, whichever of the three formats it is."""
+    if data.startswith(SQLITE_MAGIC):
+        return read_sqlite(path, data)
+    if data.startswith(NDB_MAGIC):
+        return read_ndb(path, data)
+    if is_bdb_hash(data):
+        return read_bdb(path, data)
+    if not data:
+        raise CatalogerError(path, "empty rpm database file")
+    raise CatalogerError(path, "not an rpm database (neither sqlite, ndb nor Berkeley DB hash)")
+
+
+def read_headers(path: str, data: bytes) -> list[RpmHeader]:
+    return [parse_header(path, blob) for blob in read_header_blobs(path, data)]
+
+
+class RpmCataloger(BaseCataloger):
+    name = "rpm"
+
+    def wants(self, path: str, mode: int, size: int) -> Want:
+        return Want.FILE if path in RPM_DATABASES else Want.NO
+
+    def parse(self, path: str, data: bytes, os_release: OsRelease | None) -> list[Package]:
+        return [
+            to_package(header, path, os_release)
+            for header in read_headers(path, data)
+            if header.name not in PSEUDO_PACKAGES
+        ]
+
+
+def to_package(header: RpmHeader, path: str, os_release: OsRelease | None) -> Package:
+    evr = f"{header.version}-{header.release}"
+    version = evr if header.epoch is None else f"{header.epoch}:{evr}"
+    source = split_source_rpm(header.source_rpm)
+    source_name = source_version = None
+    if source is not None:
+        source_name = source[0]
+        # A source rpm's file name has no epoch; its binaries share the spec's epoch.
+        source_version = source[1] if header.epoch is None else f"{header.epoch}:{source[1]}"
+    extra = {
+        key: value
+        for key, value in (
+            ("release", header.release),
+            ("epoch", None if header.epoch is None else str(header.epoch)),
+            ("sourcerpm", header.source_rpm),
+            ("vendor", header.vendor),
+            ("modularitylabel", header.modularity_label),
+            ("size", None if header.size is None else str(header.size)),
+        )
+        if value
+    }
+    return Package(
+        name=header.name,
+        version=version,
+        type=PackageType.RPM,
+        purl=rpm_purl(header, os_release),
+        source_name=source_name,
+        source_version=source_version,
+        architecture=header.arch or None,
+        path=path,
+        licenses=(header.license,) if header.license else (),
+        extra=extra,
+    )
+
+
+def split_source_rpm(source_rpm: str | None) -> tuple[str, str] | None:
+    """``gamma-0.9-2.src.rpm`` -> ("gamma", "0.9-2"); None when it is not of that form."""
+    if not source_rpm or not source_rpm.endswith(".rpm"):
+        return None
+    stem = source_rpm[: -len(".rpm")]
+    stem, dot, _arch = stem.rpartition(".")
+    if not dot:
+        return None
+    parts = stem.rsplit("-", 2)
+    if len(parts) != 3 or not all(parts):
+        return None
+    return parts[0], f"{parts[1]}-{parts[2]}"
+
+
+def rpm_purl(header: RpmHeader, os_release: OsRelease | None) -> str:
+    namespace: str | None = None
+    qualifiers: dict[str, str] = {}
+    if header.arch:
+        qualifiers["arch"] = header.arch
+    if header.epoch is not None:
+        qualifiers["epoch"] = str(header.epoch)
+    if header.source_rpm:
+        qualifiers["upstream"] = header.source_rpm
+    if os_release is not None and os_release.id:
+        namespace = os_release.id
+        if namespace == "rhel":
+            namespace = "redhat"
+        elif namespace.startswith("opensuse"):
+            namespace = "opensuse"
+        distro = os_release.id
+        if os_release.version_id:
+            distro = f"{distro}-{os_release.version_id}"
+        qualifiers["distro"] = distro
+    return PackageURL(
+        type="rpm",
+        namespace=namespace,
+        name=header.name,
+        version=f"{header.version}-{header.release}",
+        qualifiers=qualifiers,
+    ).to_string()

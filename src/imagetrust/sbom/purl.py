@@ -1,0 +1,199 @@
+"""Package URLs, built the way syft builds them so the two tools' SBOMs line up.
+
+Vulnerability tools (grype, Dependency-Track, OSV) key on purls, and users compare our
+SBOMs with syft's, so the OS package purls follow syft's conventions exactly:
+
+- ``pkg:deb/<os id>/<name>@<version>?arch=..&distro=<id>-<version_id>&upstream=<source>``
+  where ``upstream`` is the ``Source:`` field as written (``src@srcversion`` when the field
+  carries a version); the version keeps its epoch (``1:2.38.1-5``).
+- ``pkg:apk/<os id>/<name>@<version>?arch=..&distro=..&upstream=<origin>``, ``upstream``
+  only when the origin differs from the package name.
+- ``pkg:rpm/<os id>/<name>@<version>-<release>?arch=..&epoch=N&upstream=<source rpm>``,
+  the epoch a qualifier (purl-spec), present only when the package has one.
+
+``distro`` is ``<id>-<version_id>``, or just ``<id>`` when os-release has no VERSION_ID
+(Debian testing/sid). Where syft writes no purl at all (no os-release found), we still
+write one with the distribution's usual namespace and no ``distro`` qualifier: every
+package in our SBOM needs an identity, and the namespace is implied by the package type.
+packageurl-python sorts qualifiers and percent-encodes the same characters as syft.
+
+OS package purls are assembled here with packageurl-python's own ``quote`` and its
+normalisation rules for these three types (the tests check the result equals
+``PackageURL(...).to_string()`` on arbitrary input): building a ``PackageURL`` object costs
+about 25 microseconds, which would triple the time to parse a 700-package database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from packageurl import PackageURL
+from packageurl import quote as _purl_quote
+
+from imagetrust.sbom.models import OsRelease
+
+_quote = lru_cache(maxsize=4096)(_purl_quote)
+
+
+def os_purl(
+    purl_type: str,
+    namespace: str | None,
+    name: str,
+    version: str | None,
+    qualifiers: Sequence[tuple[str, str | None]],
+) -> str:
+    """``PackageURL(...).to_string()`` for deb/apk/rpm, without the object.
+
+    ``qualifiers`` come sorted by key, with valid keys (constants here); empty values are
+    left out. Raises ValueError, as PackageURL does, when the name is empty.
+    """
+    lower = purl_type == "apk"  # the only one of the three whose names are case-folded
+    parts = ["pkg:", purl_type, "/"]
+    if namespace:
+        ns = namespace.strip().strip("/")
+        if lower:
+            ns = ns.lower()
+        segments = [_quote(seg) for seg in ns.split("/") if seg.strip()]
+        if segments:
+            parts.append("/".join(segments))
+            parts.append("/")
+    bare = name.strip().strip("/")
+    if not bare:
+        raise ValueError("a package URL needs a name")
+    if lower:  # as packageurl does: the name, then its percent-escapes, lower-cased
+        parts.append(_quote(bare.lower()).lower())
+    else:
+        parts.append(_quote(bare))
+    if version:
+        quoted_version = _quote(version.strip())
+        if quoted_version:
+            parts.append("@")
+            parts.append(quoted_version)
+    separator = "?"
+    for key, value in qualifiers:
+        if value and value.strip():
+            parts.append(separator)
+            parts.append(key)
+            parts.append("=")
+            parts.append(_quote(value))
+            separator = "&"
+    return "".join(parts)
+
+
+def distro_qualifier(os_release: OsRelease | None) -> str | None:
+    """``debian-12``, ``alpine-3.16.2``, or ``debian`` when there is no VERSION_ID."""
+    if os_release is None or not os_release.id:
+        return None
+    if os_release.version_id:
+        return f"{os_release.id}-{os_release.version_id}"
+    return os_release.id
+
+
+def _qualifiers(
+    os_release: OsRelease | None,
+    arch: str | None,
+    upstream: str | None,
+    epoch: str | None = None,
+) -> list[tuple[str, str | None]]:
+    """In key order, as a purl string wants them."""
+    return [
+        ("arch", arch),
+        ("distro", distro_qualifier(os_release)),
+        ("epoch", epoch),
+        ("upstream", upstream),
+    ]
+
+
+def is_debian_like(os_release: OsRelease | None) -> bool:
+    """Debian itself or a derivative (Ubuntu, Mint, ...), as syft decides it."""
+    if os_release is None:
+        return False
+    return os_release.id == "debian" or "debian" in os_release.id_like
+
+
+def deb_purl(
+    name: str,
+    version: str,
+    architecture: str | None,
+    os_release: OsRelease | None,
+    *,
+    source: str | None = None,
+    source_version: str | None = None,
+) -> str:
+    """``source``/``source_version`` as written in the ``Source:`` field (None when absent),
+    not the defaults a package record fills in: syft writes ``upstream`` only then."""
+    upstream = None
+    if source:
+        upstream = f"{source}@{source_version}" if source_version else source
+    if os_release is not None and is_debian_like(os_release):
+        namespace, release = os_release.id, os_release
+    else:
+        # syft writes no purl here; a deb is a Debian-family package whatever the files say.
+        namespace, release = "debian", None
+    return os_purl("deb", namespace, name, version, _qualifiers(release, architecture, upstream))
+
+
+def apk_purl(
+    name: str,
+    version: str,
+    architecture: str | None,
+    os_release: OsRelease | None,
+    *,
+    origin: str | None = None,
+) -> str:
+    """Namespace is the os-release ID lower-cased (alpine, wolfi, chainguard, ...)."""
+    upstream = origin if origin and origin != name else None
+    namespace = os_release.id.lower() if os_release is not None and os_release.id else "alpine"
+    return os_purl("apk", namespace, name, version, _qualifiers(os_release, architecture, upstream))
+
+
+def rpm_purl(
+    name: str,
+    version: str,
+    release: str | None,
+    architecture: str | None,
+    os_release: OsRelease | None,
+    *,
+    epoch: int | None = None,
+    source_rpm: str | None = None,
+) -> str:
+    """``version`` and ``release`` separately; the purl version is ``version-release``."""
+    full = f"{version}-{release}" if release else version
+    return os_purl(
+        "rpm",
+        os_release.id if os_release is not None and os_release.id else None,
+        name,
+        full,
+        _qualifiers(os_release, architecture, source_rpm, None if epoch is None else str(epoch)),
+    )
+
+
+def pypi_purl(name: str, version: str) -> str:
+    """packageurl-python applies the spec's PyPI rule (lower case, ``_`` to ``-``); syft
+    keeps the name as written, which the spec calls non-canonical."""
+    return PackageURL(type="pypi", name=name, version=version or None).to_string()
+
+
+def npm_purl(name: str, version: str) -> str:
+    """A scoped name ``@scope/pkg`` puts the scope in the namespace (``%40scope``)."""
+    namespace = None
+    if name.startswith("@") and "/" in name:
+        namespace, name = name.split("/", 1)
+    return PackageURL(
+        type="npm", namespace=namespace, name=name, version=version or None
+    ).to_string()
+
+
+def maven_purl(group_id: str | None, artifact_id: str, version: str) -> str:
+    return PackageURL(
+        type="maven", namespace=group_id or None, name=artifact_id, version=version or None
+    ).to_string()
+
+
+def golang_purl(module_path: str, version: str) -> str:
+    """``github.com/a/b`` becomes namespace ``github.com/a``, name ``b`` (as syft splits it)."""
+    namespace, _, name = module_path.rpartition("/")
+    return PackageURL(
+        type="golang", namespace=namespace or None, name=name, version=version or None
+    ).to_string()

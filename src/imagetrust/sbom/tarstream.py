@@ -1,0 +1,355 @@
+"""A forward-only tar reader over chunks of bytes: headers parsed here, data skipped in bulk.
+
+Why not ``tarfile``: its stream mode reads in 512-byte steps and builds a ``TarInfo`` with
+a dozen decoded fields per member; a layer walker needs five fields and must skip member
+data a megabyte at a time. This reader parses exactly what the walker uses (name, mode,
+size, type, link target) from ustar, GNU (``L``/``K`` long names, base-256 numbers, sparse
+files) and pax (``x``/``g``: ``path``, ``linkpath``, ``size``) headers, verifies every
+header checksum, and refuses anything inconsistent with ``LayerError``: a tar is hostile
+input, and a partial member means the layer is truncated. It follows Go's archive/tar
+(what container runtimes use) where readers differ: header-only types (links, devices,
+directories, fifos) carry no data whatever their size field says, and one zero block
+followed by a non-zero one is an error rather than a place to stop reading.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from imagetrust.sbom.models import LayerError
+
+BLOCK = 512
+MAX_META = 1 << 20  # a long name or pax header larger than this is refused, not buffered
+_ZERO = bytes(BLOCK)
+_ADLER_MOD = 65521
+
+FILE, DIR, SYMLINK, HARDLINK, DEVICE, FIFO, SPARSE, OTHER = (
+    "file",
+    "dir",
+    "symlink",
+    "hardlink",
+    "device",
+    "fifo",
+    "sparse",
+    "other",
+)
+_KINDS = {
+    ord("0"): FILE,
+    0: FILE,
+    ord("7"): FILE,
+    ord("1"): HARDLINK,
+    ord("2"): SYMLINK,
+    ord("3"): DEVICE,
+    ord("4"): DEVICE,
+    ord("5"): DIR,
+    ord("6"): FIFO,
+    ord("S"): SPARSE,
+}
+_LONGNAME, _LONGLINK, _PAX, _SOLARIS_PAX, _GLOBAL = (ord(c) for c in "LKxXg")
+_META = frozenset({_LONGNAME, _LONGLINK, _PAX, _SOLARIS_PAX, _GLOBAL})
+_CONTIGUOUS, _OLD_SPARSE = ord("7"), ord("S")
+_HEADER_ONLY = frozenset({HARDLINK, SYMLINK, DEVICE, DIR, FIFO})
+
+
+@dataclass(slots=True)
+class Member:
+    """One tar entry as the walker sees it: ``name`` is raw (not yet normalised)."""
+
+    name: str
+    kind: str
+    mode: int
+    size: int  # bytes of data that follow (0 for header-only kinds)
+    linkname: str
+
+
+def _text(raw: bytes) -> str:
+    # Paths are compared and stored as text; invalid UTF-8 is replaced, never fatal.
+    return raw.decode("utf-8", "replace")
+
+
+def _cstr(field: bytes) -> bytes:
+    end = field.find(b"\0")
+    return field if end < 0 else field[:end]
+
+
+def _number(field: bytes, what: str) -> int:
+    """An octal field, or GNU's base-256 encoding (first byte 0x80, or 0xff if negative)."""
+    try:  # the common shape: digits, then NULs or spaces
+        return int(field.rstrip(b"\0 "), 8)
+    except ValueError:
+        pass
+    if field and field[0] in (0x80, 0xFF):
+        value = int.from_bytes(field[1:], "big")
+        if field[0] == 0xFF:
+            value -= 1 << (8 * (len(field) - 1))
+        return value
+    digits = _cstr(field).strip(b" ")
+    if not digits:
+        return 0
+    try:
+        return int(digits, 8)
+    except ValueError:
+        raise LayerError(f"invalid tar header: {what} field is not a number") from None
+
+
+_SPACES = b" " * 8
+
+
+def _checksum_ok(block: bytes) -> bool:
+    stored = _number(block[148:156], "checksum")
+    # adler32's low half is 1 + (sum of bytes) mod 65521: the byte sum at C speed (a
+    # Python sum over 512 bytes costs more than the rest of the header). The checksum
+    # field counts as eight spaces. A sum is at most 512 * 255, so a stored checksum
+    # exactly 65521 off the true one would pass: a checksum meant to catch corruption
+    # can afford that.
+    unsigned_mod = ((zlib.adler32(block[:148] + _SPACES + block[156:]) & 0xFFFF) - 1) % _ADLER_MOD
+    if stored % _ADLER_MOD == unsigned_mod:
+        return True
+    # Some old tars summed signed bytes.
+    signed = sum(b - 256 if b > 127 else b for b in block[:148] + _SPACES + block[156:])
+    return stored == signed
+
+
+def parse_pax(data: bytes) -> dict[str, bytes]:
+    """``LEN key=value\\n`` records; malformed records make the layer an error."""
+    records: dict[str, bytes] = {}
+    pos, end = 0, len(data)
+    while pos < end:
+        if data[pos] == 0:  # NUL padding after the last record
+            break
+        space = data.find(b" ", pos, min(end, pos + 24))
+        try:
+            length = int(data[pos:space]) if space > pos else -1
+        except ValueError:
+            length = -1
+        if length <= space - pos + 1 or pos + length > end or data[pos + length - 1] != 0x0A:
+            raise LayerError("invalid tar: malformed pax header record")
+        key, eq, value = data[space + 1 : pos + length - 1].partition(b"=")
+        if not eq:
+            raise LayerError("invalid tar: pax header record without '='")
+        records[_text(key)] = value
+        pos += length
+    return records
+
+
+class TarReader:
+    """Members of a tar arriving as chunks from ``pull`` (b"" at the end).
+
+    ``on_chunk(n)`` sees every chunk's size first, so the caller can stop a bomb before
+    the chunk is looked at. Member data must be consumed (``read``, ``iter_data``,
+    ``skip``) before the next member; what is left over is skipped automatically.
+    """
+
+    def __init__(self, pull: Callable[[], bytes], on_chunk: Callable[[int], None]) -> None:
+        self._pull = pull
+        self._on_chunk = on_chunk
+        self._buf = b""
+        self._pos = 0
+        self._left = 0  # data bytes of the current member not yet consumed
+        self._pad = 0  # padding after the current member's data
+        self._eof = False
+        self._global: dict[str, bytes] = {}
+
+    # -- bytes ---------------------------------------------------------------------------
+
+    def _next_chunk(self) -> bytes:
+        if self._eof:
+            return b""
+        chunk = self._pull()
+        if not chunk:
+            self._eof = True
+            return b""
+        self._on_chunk(len(chunk))
+        return chunk
+
+    def _block(self) -> bytes | None:
+        """The next 512 bytes; None at a clean end; a partial block is truncation."""
+        pos = self._pos
+        if len(self._buf) - pos >= BLOCK:
+            self._pos = pos + BLOCK
+            return self._buf[pos : pos + BLOCK]
+        block = self._buf[pos:]
+        while len(block) < BLOCK:
+            chunk = self._next_chunk()
+            if not chunk:
+                if block:
+                    raise LayerError("truncated tar: the stream ends inside a header")
+                self._buf, self._pos = b"", 0
+                return None
+            need = BLOCK - len(block)
+            block += chunk[:need]
+            self._buf, self._pos = chunk, min(need, len(chunk))
+        return block
+
+    def _skip_bytes(self, count: int) -> None:
+        avail = len(self._buf) - self._pos
+        if count <= avail:
+            self._pos += count
+            return
+        count -= avail
+        while True:
+            chunk = self._next_chunk()
+            if not chunk:
+                raise LayerError("truncated tar: a member promises more bytes than follow")
+            if len(chunk) >= count:
+                self._buf, self._pos = chunk, count
+                return
+            count -= len(chunk)
+
+    def iter_data(self) -> Iterator[bytes]:
+        """The rest of the current member's data, in pieces of at most one chunk."""
+        while self._left:
+            avail = len(self._buf) - self._pos
+            if not avail:
+                chunk = self._next_chunk()
+                if not chunk:
+                    raise LayerError("truncated tar: a member promises more bytes than follow")
+                self._buf, self._pos = chunk, 0
+                avail = len(chunk)
+            take = min(avail, self._left)
+            piece = self._buf[self._pos : self._pos + take]
+            self._pos += take
+            self._left -= take
+            yield piece
+
+    def read(self) -> bytes:
+        """All of the current member's remaining data (the caller bounds its size)."""
+        return b"".join(self.iter_data())
+
+    def skip(self) -> None:
+        if self._left or self._pad:
+            self._skip_bytes(self._left + self._pad)
+            self._left = self._pad = 0
+
+    def drain(self) -> None:
+        """Consume the rest of the stream (after the end of the archive) and discard it."""
+        self._buf, self._pos = b"", 0
+        while self._next_chunk():
+            pass
+
+    # -- members -------------------------------------------------------------------------
+
+    def _meta_data(self, size: int) -> bytes:
+        if size > MAX_META:
+            raise LayerError(f"invalid tar: a {size}-byte long-name or pax header")
+        self._left, self._pad = size, -size % BLOCK
+        data = self.read()
+        self.skip()
+        return data
+
+    def members(self) -> Iterator[Member]:
+        long_name: bytes | None = None
+        long_link: bytes | None = None
+        pax: dict[str, bytes] = {}
+        while True:
+            if self._left or self._pad:
+                self.skip()
+            pos = self._pos
+            if len(self._buf) - pos >= BLOCK:  # the common case, inlined: one slice
+                self._pos = pos + BLOCK
+                block: bytes | None = self._buf[pos : pos + BLOCK]
+            else:
+                block = self._block()
+            if block is None:
+                return  # no end-of-archive blocks: tolerated, as GNU tar and Go do
+            if block == _ZERO:
+                following = self._block()
+                if following is None or following == _ZERO:
+                    return
+                raise LayerError("invalid tar: a zero block followed by a header")
+            if not _checksum_ok(block):
+                raise LayerError("invalid tar: header checksum mismatch")
+            flag = block[156]
+            size = _number(block[124:136], "size")
+            if size < 0:
+                raise LayerError("invalid tar: negative size")
+            if flag in _META:
+                data = self._meta_data(size)
+                if flag == _LONGNAME:
+                    long_name = _cstr(data)
+                elif flag == _LONGLINK:
+                    long_link = _cstr(data)
+                elif flag == _GLOBAL:
+                    self._global.update(parse_pax(data))
+                else:
+                    pax.update(parse_pax(data))
+                continue
+            kind = _KINDS.get(flag, OTHER)
+            if long_name is None and long_link is None and not pax and not self._global:
+                end = block.find(0, 0, 100)
+                raw = block[: end if end >= 0 else 100]
+                if block[345] and block[257:263] == b"ustar\0":
+                    raw = _cstr(block[345:500]) + b"/" + raw
+                name = raw.decode("utf-8", "replace")
+                if kind is HARDLINK or kind is SYMLINK:
+                    linkname = _text(_cstr(block[157:257]))
+                else:
+                    linkname = ""
+            else:
+                name, linkname, size, kind = self._extended(
+                    block, kind, size, long_name, long_link, pax
+                )
+                long_name = long_link = None
+                pax = {}
+            if kind is FILE and name.endswith("/") and flag != _CONTIGUOUS:
+                kind = DIR  # pre-POSIX tars mark directories by a trailing slash only
+            mode = _number(block[100:108], "mode") & 0o7777
+            if kind in _HEADER_ONLY:
+                size = 0
+            elif flag == _OLD_SPARSE and block[482]:
+                self._skip_sparse_extensions()
+            self._left, self._pad = size, -size % BLOCK
+            yield Member(name, kind, mode, size, linkname)
+
+    def _extended(
+        self,
+        block: bytes,
+        kind: str,
+        size: int,
+        long_name: bytes | None,
+        long_link: bytes | None,
+        pax: dict[str, bytes],
+    ) -> tuple[str, str, int, str]:
+        """Name, link target, size and kind of a member that long-name or pax headers
+        amend (pax records win over GNU long names, which win over the header)."""
+        records = {**self._global, **pax} if self._global else pax
+        if "size" in records:
+            try:
+                size = int(records["size"])
+            except ValueError:
+                raise LayerError("invalid tar: pax size is not a number") from None
+            if size < 0:
+                raise LayerError("invalid tar: negative size")
+        if "path" in records:
+            name = _text(records["path"])
+        elif long_name is not None:
+            name = _text(long_name)
+        else:
+            raw = _cstr(block[0:100])
+            if block[257:263] == b"ustar\0":
+                prefix = _cstr(block[345:500])
+                if prefix:
+                    raw = prefix + b"/" + raw
+            name = _text(raw)
+        if "linkpath" in records:
+            linkname = _text(records["linkpath"])
+        elif long_link is not None:
+            linkname = _text(long_link)
+        else:
+            linkname = _text(_cstr(block[157:257]))
+        if "GNU.sparse.name" in records or "GNU.sparse.major" in records:
+            kind = SPARSE
+            if "GNU.sparse.name" in records:
+                name = _text(records["GNU.sparse.name"])
+        return name, linkname, size, kind
+
+    def _skip_sparse_extensions(self) -> None:
+        """Old GNU sparse headers continue in extension blocks while byte 504 is set."""
+        while True:
+            block = self._block()
+            if block is None:
+                raise LayerError("truncated tar: the stream ends inside a sparse header")
+            if not block[504]:
+                return
