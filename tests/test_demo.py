@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from imagetrust.clock import Clock
+from imagetrust.demo import DATA as DEMO_DATA
 from imagetrust.demo import run_demo
 from imagetrust.store.database import Store
 from imagetrust.store.runs import RunStatus, list_runs
@@ -48,6 +49,18 @@ def test_demo_runs_every_stage_and_is_repeatable(tmp_path: Path, store_url: str)
     assert [s.detail for s in first.steps if s.name == "inspect"] == [
         s.detail for s in second.steps if s.name == "inspect"
     ]
+    # SBOMs: the Debian image's packages are its bundled dpkg database, read from its layer
+    # (cached on the second run), and each has a CycloneDX document.
+    assert seen.count("sbom") == 3
+    assert "0/1 layers from cache" in next(s.detail for s in first.steps if s.name == "sbom")
+    assert "1/1 layers from cache" in next(s.detail for s in second.steps if s.name == "sbom")
+    debian_sbom = json.loads((tmp_path / "out" / "sbom" / "debian-12.json").read_text())
+    status = (DEMO_DATA / "rootfs/debian12/var/lib/dpkg/status").read_text()
+    assert {p["name"] for p in debian_sbom["images"][0]["packages"]} == {
+        line.split(": ", 1)[1] for line in status.splitlines() if line.startswith("Package: ")
+    }
+    cdx = json.loads((tmp_path / "out" / "sbom" / "alpine-3.16-app.cdx.json").read_text())
+    assert cdx["bomFormat"] == "CycloneDX" and len(cdx["components"]) >= 14
     summary = json.loads(first.summary_path.read_text())
     assert summary["schema_version"] == 1 and summary["kind"] == "demo-summary"
     assert summary["run_id"] == second.run_id > first.run_id

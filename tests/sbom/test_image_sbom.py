@@ -102,6 +102,29 @@ def test_alpine_image_agrees_with_syft(session: OciSession, tmp_path: Path) -> N
     assert mine and mine == {p for p in syft_packages(layout, tmp_path) if p[0] == "apk"}
 
 
+def test_rpm_image_agrees_with_syft(session: OciSession, tmp_path: Path) -> None:
+    fixtures = Path(__file__).parent.parent / "fixtures" / "rpm"
+    built = build_image(
+        ImageSpec(
+            layers=[
+                Layer.from_files(
+                    {
+                        "etc/os-release": 'ID="rhel"\nVERSION_ID="9.4"\nNAME="Red Hat"\n',
+                        "var/lib/rpm/rpmdb.sqlite": (fixtures / "rpmdb.sqlite").read_bytes(),
+                    }
+                ),
+                Layer.from_files({"usr/lib/sysimage/rpm/Packages.db": b""}).whiteout("tmp/x"),
+            ]
+        )
+    )
+    sbom, layout = analyse(session, built, tmp_path)
+    mine = ours(sbom, {"rpm"})
+    theirs = {p for p in syft_packages(layout, tmp_path) if p[0] == "rpm"}
+    # gpg-pubkey entries are keys, not software: syft lists them, we leave them out.
+    assert mine and mine == {p for p in theirs if p[1] != "gpg-pubkey"}
+    assert any("Packages.db" in error for error in sbom.errors)  # the empty ndb is reported
+
+
 def test_whiteout_and_opaque_dir_remove_packages_like_syft(
     session: OciSession, tmp_path: Path
 ) -> None:

@@ -48,7 +48,7 @@ CATALOGERS_VERSION = "1"
 def analyser_version(catalogers: Sequence[Cataloger]) -> str:
     """The layer cache key's version part: walker, catalogers and which catalogers ran."""
     names = "-".join(sorted(c.name for c in catalogers))
-    return f"w{WALKER_VERSION}.c{CATALOGERS_VERSION}.{names}"
+    return f"{WALKER_VERSION}.catalogers-{CATALOGERS_VERSION}.{names}"
 
 
 @dataclass
