@@ -46,6 +46,8 @@ $(VENV)/.installed-bench: $(VENV)/.installed-dev requirements/bench.lock
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/layers.py
+	$(BIN)/python bench/sbom.py
 
 # Re-resolve the locks after changing dependencies in pyproject.toml.
 lock: $(VENV)/.installed-dev
