@@ -11,20 +11,12 @@ from typing import Annotated, Any
 
 import typer
 
+from imagetrust.cli.options import ImageRef, PlatformOption
 from imagetrust.cli.output import OutputFormat, emit_json, print_key_values, stdout_console
 from imagetrust.cli.state import CliState
 
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
-]
-PlatformOption = Annotated[
-    str | None,
-    typer.Option(
-        "--platform",
-        "-p",
-        help="linux/amd64 (default), a comma-separated list, or all.",
-        show_default=False,
-    ),
 ]
 
 
@@ -39,14 +31,7 @@ def _size(value: int) -> str:
 
 def inspect(
     ctx: typer.Context,
-    ref: Annotated[
-        str,
-        typer.Argument(
-            help="NAME[:TAG|@DIGEST], REGISTRY/NAME:TAG, oci-layout:DIR[:TAG] or "
-            "docker-archive:FILE.",
-            show_default=False,
-        ),
-    ],
+    ref: ImageRef,
     fmt: FormatOption = OutputFormat.TABLE,
     platform: PlatformOption = None,
 ) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from imagetrust.cli.options import ImageRef, PlatformOption
 from imagetrust.cli.output import emit_json, print_key_values, stderr_console, stdout_console
 from imagetrust.cli.state import CliState
 from imagetrust.errors import ImagetrustError, UsageError
@@ -35,27 +36,12 @@ class SbomProblemsError(ImagetrustError):
 
 def sbom(
     ctx: typer.Context,
-    ref: Annotated[
-        str,
-        typer.Argument(
-            help="NAME[:TAG|@DIGEST], REGISTRY/NAME:TAG, oci-layout:DIR[:TAG] or "
-            "docker-archive:FILE.",
-            show_default=False,
-        ),
-    ],
+    ref: ImageRef,
     fmt: Annotated[
         SbomFormat,
         typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
     ] = SbomFormat.TABLE,
-    platform: Annotated[
-        str | None,
-        typer.Option(
-            "--platform",
-            "-p",
-            help="linux/amd64 (default), a comma-separated list, or all.",
-            show_default=False,
-        ),
-    ] = None,
+    platform: PlatformOption = None,
     reanalyse: Annotated[
         bool,
         typer.Option("--reanalyse", help="Ignore the layer cache and analyse every layer again."),
