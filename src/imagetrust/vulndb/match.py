@@ -1,0 +1,179 @@
+"""Is this installed version affected by this OSV ``affected`` entry, and what fixes it?
+
+The evaluation follows the OSV schema: a version is affected if it is listed in
+``versions``, or if some ``ECOSYSTEM``/``SEMVER`` range, its events sorted in the
+ecosystem's own version order, has an ``introduced`` at or below it not closed by a later
+``fixed`` (at or below it), ``last_affected`` (below it) or ``limit``. ``GIT`` ranges name
+commits, which an installed package does not have, so they are not evaluated here.
+
+Which ecosystem and which name to ask for is decided by ``ecosystem_key``: distribution
+advisories (Debian, Ubuntu, Alpine) name *source* packages and one release of the
+distribution (``Debian:12``, ``Alpine:v3.19``), so a ``libssl3`` binary package on Debian 12
+is looked up as ``openssl`` in ``Debian:12``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from imagetrust.sbom.models import OsRelease, Package, PackageType
+
+Compare = Callable[[str, str], int]
+# Event kinds in the order OSV asks evaluators to apply them at equal versions.
+_EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
+
+
+@dataclass(frozen=True)
+class EcosystemKey:
+    """Where to look a package up: OSV ecosystem (with release) and package name."""
+
+    ecosystem: str  # e.g. "Debian:12", "Alpine:v3.19", "PyPI"
+    base: str  # the ecosystem without the release, which selects the version order
+    name: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    affected: bool
+    fixed_version: str | None = None  # the lowest fix above the installed version, if any
+
+
+def ecosystem_key(package: Package, os_release: OsRelease | None) -> EcosystemKey | None:
+    """The OSV ecosystem and name for ``package``, or None when no feed covers it."""
+    os_id = os_release.id if os_release else ""
+    version_id = (os_release.version_id or "") if os_release else ""
+    source = package.source_name or package.name
+    if package.type is PackageType.DEB:
+        if os_id == "debian" and version_id:
+            return EcosystemKey(f"Debian:{version_id.split('.')[0]}", "Debian", source)
+        if os_id == "ubuntu" and version_id:
+            return EcosystemKey(f"Ubuntu:{version_id}", "Ubuntu", source)
+        return None
+    if package.type is PackageType.APK:
+        if os_id in {"alpine", "wolfi", "chainguard"} and (version_id or os_id != "alpine"):
+            if os_id == "alpine":
+                major_minor = ".".join(version_id.split(".")[:2])
+                return EcosystemKey(f"Alpine:v{major_minor}", "Alpine", source)
+            base = "Wolfi" if os_id == "wolfi" else "Chainguard"
+            return EcosystemKey(base, base, source)
+        return None
+    if package.type is PackageType.RPM:
+        rpm_bases = {"rocky": "Rocky Linux", "almalinux": "AlmaLinux"}
+        if os_id in rpm_bases and version_id:
+            base = rpm_bases[os_id]
+            return EcosystemKey(f"{base}:{version_id.split('.')[0]}", base, source)
+        return None
+    if package.type is PackageType.PYTHON:
+        return EcosystemKey("PyPI", "PyPI", package.name)
+    if package.type is PackageType.NPM:
+        return EcosystemKey("npm", "npm", package.name)
+    if package.type is PackageType.GO:
+        return EcosystemKey("Go", "Go", package.name)
+    if package.type is PackageType.JAVA:
+        group = package.extra.get("group_id") or package.extra.get("groupId")
+        name = f"{group}:{package.name}" if group else package.name
+        return EcosystemKey("Maven", "Maven", name)
+    return None
+
+
+def evaluate(installed: str, affected: Mapping[str, Any], compare: Compare) -> Verdict:
+    """The OSV verdict for one ``affected`` entry; malformed parts are ignored, not fatal."""
+    versions = affected.get("versions")
+    listed = isinstance(versions, list) and installed in versions
+    in_range = False
+    fixes: list[str] = []
+    ranges = affected.get("ranges")
+    for item in ranges if isinstance(ranges, list) else []:
+        if not isinstance(item, Mapping) or item.get("type") not in ("ECOSYSTEM", "SEMVER"):
+            continue
+        try:
+            events = _events(item.get("events"), compare)
+            if events is None or not _in_range(installed, events, compare):
+                continue
+            in_range = True
+            fixes += [
+                version
+                for kind, version in events
+                if kind == "fixed" and _safe_compare(compare, version, installed) > 0
+            ]
+        except _Incomparable:
+            continue  # a version this ecosystem's order rejects: the range says nothing
+    if not (listed or in_range):
+        return Verdict(False)
+    try:
+        fixed = min(fixes, key=_key(compare)) if fixes else None
+    except _Incomparable:
+        fixed = fixes[0]
+    return Verdict(True, fixed)
+
+
+def _events(raw: Any, compare: Compare) -> list[tuple[str, str]] | None:
+    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+        return None
+    events: list[tuple[str, str]] = []
+    for event in raw:
+        if not isinstance(event, Mapping):
+            continue
+        for kind in _EVENT_KINDS:
+            value = event.get(kind)
+            if isinstance(value, str) and value:
+                events.append((kind, value))
+    return sorted(events, key=lambda e: (_Ordered(e[1], compare), _EVENT_KINDS.index(e[0])))
+
+
+def _in_range(installed: str, events: list[tuple[str, str]], compare: Compare) -> bool:
+    affected = False
+    for kind, version in events:
+        if kind == "introduced":
+            if version == "0" or _safe_compare(compare, installed, version) >= 0:
+                affected = True
+        elif kind == "fixed":
+            if _safe_compare(compare, installed, version) >= 0:
+                affected = False
+        elif kind == "last_affected":
+            if _safe_compare(compare, installed, version) > 0:
+                affected = False
+        elif kind == "limit" and _safe_compare(compare, installed, version) >= 0:
+            affected = False
+    return affected
+
+
+class _Incomparable(Exception):
+    pass
+
+
+def _safe_compare(compare: Compare, a: str, b: str) -> int:
+    if b == "0":  # OSV's "from the beginning"
+        return 0 if a == "0" else 1
+    if a == "0":
+        return -1
+    try:
+        return compare(a, b)
+    except Exception as exc:  # a version the order rejects: the caller skips the range
+        raise _Incomparable(str(exc)) from None
+
+
+class _Ordered:
+    """Sort wrapper: the ecosystem's comparison, with OSV's "0" below every version."""
+
+    __slots__ = ("compare", "version")
+
+    def __init__(self, version: str, compare: Compare) -> None:
+        self.version = version
+        self.compare = compare
+
+    def __lt__(self, other: _Ordered) -> bool:
+        return _safe_compare(self.compare, self.version, other.version) < 0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Ordered):
+            return NotImplemented
+        return _safe_compare(self.compare, self.version, other.version) == 0
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _key(compare: Compare) -> Callable[[str], _Ordered]:
+    return lambda version: _Ordered(version, compare)

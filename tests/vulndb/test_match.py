@@ -1,0 +1,180 @@
+"""OSV range evaluation, with the real ``dpkg --compare-versions`` as the version order.
+
+Using dpkg itself as the comparator tests the evaluation logic independently of our own
+comparators (which have their own tests against dpkg, rpm and apk-tools vectors).
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imagetrust.sbom.models import OsRelease, Package, PackageType
+from imagetrust.vulndb.match import EcosystemKey, Verdict, ecosystem_key, evaluate
+
+
+@functools.cache
+def dpkg_compare(a: str, b: str) -> int:
+    if shutil.which("dpkg") is None:  # pragma: no cover - every Debian machine has dpkg
+        pytest.fail("dpkg is needed as the reference version order")
+    for op, result in (("lt", -1), ("eq", 0)):
+        if subprocess.run(["dpkg", "--compare-versions", a, op, b], check=False).returncode == 0:
+            return result
+    return 1
+
+
+def ranges(*events: dict[str, str], kind: str = "ECOSYSTEM") -> dict[str, Any]:
+    return {"ranges": [{"type": kind, "events": list(events)}]}
+
+
+# CVE-2023-0286 (openssl X.400 type confusion): Debian bookworm fixed it in 3.0.8-1.
+OPENSSL_CVE_2023_0286 = ranges({"introduced": "0"}, {"fixed": "3.0.8-1"})
+
+
+@pytest.mark.parametrize(
+    ("installed", "expected"),
+    [
+        ("3.0.7-1", Verdict(True, "3.0.8-1")),
+        ("3.0.8-1", Verdict(False)),
+        ("3.0.8-1~deb12u1", Verdict(True, "3.0.8-1")),  # ~ sorts before the release
+        ("3.0.11-1~deb12u2", Verdict(False)),
+        ("1:1.0-1", Verdict(False)),  # an epoch outranks every upstream version
+    ],
+)
+def test_introduced_and_fixed(installed: str, expected: Verdict) -> None:
+    assert evaluate(installed, OPENSSL_CVE_2023_0286, dpkg_compare) == expected
+
+
+def test_last_affected_and_limit() -> None:
+    last = ranges({"introduced": "1.0"}, {"last_affected": "1.2"})
+    assert evaluate("1.2", last, dpkg_compare) == Verdict(True, None)
+    assert evaluate("1.2-1", last, dpkg_compare) == Verdict(False)  # dpkg: 1.2-1 > 1.2
+    assert evaluate("0.9", last, dpkg_compare) == Verdict(False)
+    limited = ranges({"introduced": "2.0"}, {"limit": "3.0"})
+    assert evaluate("2.5", limited, dpkg_compare).affected
+    assert not evaluate("3.0", limited, dpkg_compare).affected
+
+
+def test_several_ranges_report_the_lowest_fix_above_the_installed_version() -> None:
+    affected = {
+        "ranges": [
+            {
+                "type": "ECOSYSTEM",
+                "events": [
+                    {"introduced": "0"},
+                    {"fixed": "1.10-1"},
+                    {"introduced": "2.0"},
+                    {"fixed": "2.9-1"},
+                ],
+            },
+            {"type": "ECOSYSTEM", "events": [{"introduced": "1.5"}, {"fixed": "1.9-1"}]},
+        ]
+    }
+    assert evaluate("1.6-1", affected, dpkg_compare) == Verdict(True, "1.9-1")
+    assert evaluate("1.9-1", affected, dpkg_compare) == Verdict(True, "1.10-1")
+    assert evaluate("1.10-1", affected, dpkg_compare) == Verdict(False)
+    assert evaluate("2.1", affected, dpkg_compare) == Verdict(True, "2.9-1")
+
+
+def test_versions_list_and_git_ranges() -> None:
+    listed = {"versions": ["1.2.3-1", "1.2.4-1"]}
+    assert evaluate("1.2.3-1", listed, dpkg_compare) == Verdict(True, None)
+    assert not evaluate("1.2.5-1", listed, dpkg_compare).affected
+    git = ranges({"introduced": "0"}, {"fixed": "abcdef0"}, kind="GIT")
+    assert not evaluate("1.0", git, dpkg_compare).affected
+
+
+@pytest.mark.parametrize(
+    "affected",
+    [
+        {},
+        {"ranges": "nope"},
+        {"ranges": [{"type": "ECOSYSTEM", "events": "x"}]},
+        {"ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": 5}, "junk"]}]},
+        {"versions": [1, None]},
+    ],
+)
+def test_malformed_entries_are_not_affected_and_never_raise(affected: dict[str, Any]) -> None:
+    assert evaluate("1.0", affected, dpkg_compare) == Verdict(False)
+
+
+def test_a_version_the_order_rejects_skips_that_range_only() -> None:
+    def strict(a: str, b: str) -> int:
+        if "!" in a + b:
+            raise ValueError("invalid version")
+        return dpkg_compare(a, b)
+
+    affected = {
+        "ranges": [
+            {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "bad!"}]},
+            {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]},
+        ]
+    }
+    assert evaluate("1.0", affected, strict) == Verdict(True, "2.0")
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet="0123456789.-~+:ab", max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                ["ranges", "type", "events", "introduced", "fixed", "versions", "limit"]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(affected=JSONISH)
+def test_arbitrary_entries_never_raise(affected: object) -> None:
+    if isinstance(affected, dict):
+        evaluate("1.0-1", affected, lambda a, b: (a > b) - (a < b))
+
+
+def pkg(kind: PackageType, name: str, source: str | None = None, **extra: str) -> Package:
+    return Package(name, "1", kind, purl="pkg:x/y@1", source_name=source, extra=dict(extra))
+
+
+@pytest.mark.parametrize(
+    ("package", "os_release", "expected"),
+    [
+        (
+            pkg(PackageType.DEB, "libssl3", "openssl"),
+            OsRelease("debian", "12"),
+            EcosystemKey("Debian:12", "Debian", "openssl"),
+        ),
+        (
+            pkg(PackageType.DEB, "bash"),
+            OsRelease("ubuntu", "22.04"),
+            EcosystemKey("Ubuntu:22.04", "Ubuntu", "bash"),
+        ),
+        (
+            pkg(PackageType.APK, "libcrypto1.1", "openssl"),
+            OsRelease("alpine", "3.16.2"),
+            EcosystemKey("Alpine:v3.16", "Alpine", "openssl"),
+        ),
+        (pkg(PackageType.PYTHON, "requests"), None, EcosystemKey("PyPI", "PyPI", "requests")),
+        (
+            pkg(PackageType.JAVA, "log4j-core", group_id="org.apache.logging.log4j"),
+            None,
+            EcosystemKey("Maven", "Maven", "org.apache.logging.log4j:log4j-core"),
+        ),
+        (pkg(PackageType.DEB, "bash"), None, None),  # no OS: no release to match
+        (pkg(PackageType.APK, "musl"), OsRelease("alpine", None), None),
+    ],
+)
+def test_ecosystem_key(
+    package: Package, os_release: OsRelease | None, expected: EcosystemKey | None
+) -> None:
+    assert ecosystem_key(package, os_release) == expected
