@@ -1,0 +1,106 @@
+"""SBOM files read back for ``scan sbom:FILE``: ours in every format, and syft's."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from imagetrust.config import Settings
+from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
+from imagetrust.oci.sources import OciSession
+from imagetrust.sbom.analyse import ImageAnalyser
+from imagetrust.sbom.formats.cyclonedx import to_cyclonedx_json
+from imagetrust.sbom.formats.native import to_native
+from imagetrust.sbom.formats.read import read_sbom_file
+from imagetrust.sbom.formats.spdx import to_spdx_json
+from imagetrust.sbom.models import ImageSbom, SbomError
+from tests.sbom.test_image_sbom import syft_binary
+
+ROOTFS = Path(__file__).parent.parent / "fixtures" / "rootfs"
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def debian(tmp_path_factory: pytest.TempPathFactory) -> tuple[ImageSbom, Path]:
+    layout = tmp_path_factory.mktemp("layout")
+    write_oci_layout(
+        build_image(ImageSpec(layers=[Layer.from_dir(ROOTFS / "debian12")])), layout, tag="t"
+    )
+    with (
+        OciSession(Settings(), mirrors={}) as session,
+        session.open(f"oci-layout:{layout}:t") as src,
+    ):
+        (sbom,) = ImageAnalyser(None).analyse(src)
+    return sbom, layout
+
+
+def facts(sbom: ImageSbom) -> set[tuple[str, str, str | None]]:
+    return {(p.name, p.version, p.source_name) for p in sbom.packages}
+
+
+@pytest.mark.parametrize("kind", ["cyclonedx", "spdx", "native"])
+def test_our_formats_read_back(debian: tuple[ImageSbom, Path], tmp_path: Path, kind: str) -> None:
+    sbom, _ = debian
+    text = {
+        "cyclonedx": lambda: to_cyclonedx_json(sbom, tool_version="t", now=NOW),
+        "spdx": lambda: to_spdx_json(sbom, tool_version="t", now=NOW),
+        "native": lambda: json.dumps({"kind": "sbom", "images": [to_native(sbom)]}),
+    }[kind]()
+    path = tmp_path / f"sbom.{kind}.json"
+    path.write_text(text)
+    again = read_sbom_file(path)
+    assert again.os is not None and (again.os.id, again.os.version_id) == ("debian", "12")
+    assert {(n, v) for n, v, _ in facts(again)} == {(n, v) for n, v, _ in facts(sbom)}
+    libc = next(p for p in again.packages if p.name == "libc6")
+    assert libc.source_name == "glibc"
+
+
+def test_syft_cyclonedx_reads_with_source_packages(
+    debian: tuple[ImageSbom, Path], tmp_path: Path
+) -> None:
+    sbom, layout = debian
+    env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false", "HOME": str(tmp_path)}
+    out = subprocess.run(
+        [syft_binary(), f"oci-dir:{layout}", "-o", "cyclonedx-json", "-q"],
+        capture_output=True,
+        check=True,
+        env=env,
+        timeout=300,
+    )
+    path = tmp_path / "syft.cdx.json"
+    path.write_bytes(out.stdout)
+    theirs = read_sbom_file(path)
+    assert theirs.os is not None and theirs.os.id == "debian"
+    assert {(p.name, p.version) for p in theirs.packages} == {
+        (p.name, p.version) for p in sbom.packages
+    }
+    # syft names the source package in the purl's `upstream` qualifier.
+    by_name = {p.name: p for p in theirs.packages}
+    assert by_name["libc6"].source_name == "glibc"
+    assert by_name["bsdutils"].source_name == "util-linux"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"not json", "not a JSON SBOM"),
+        (b"[]", "not a JSON object"),
+        (b'{"hello": 1}', "not an SBOM imagetrust reads"),
+        (b'{"bomFormat": "CycloneDX", "components": [{"purl": 5}, "x", {"purl": "pkg:"}]}', ""),
+    ],
+)
+def test_bad_files(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    if message:
+        with pytest.raises(SbomError, match=message):
+            read_sbom_file(path)
+    else:
+        assert read_sbom_file(path).packages == ()
+    with pytest.raises(SbomError, match="no such file"):
+        read_sbom_file(tmp_path / "missing.json")
