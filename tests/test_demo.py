@@ -61,6 +61,14 @@ def test_demo_runs_every_stage_and_is_repeatable(tmp_path: Path, store_url: str)
     }
     cdx = json.loads((tmp_path / "out" / "sbom" / "alpine-3.16-app.cdx.json").read_text())
     assert cdx["bomFormat"] == "CycloneDX" and len(cdx["components"]) >= 14
+    # Scans: the bundled advisories matched by source package and release.
+    scans = json.loads((tmp_path / "out" / "scan.json").read_text())
+    by_image = {doc["image"]["ref"]: doc for doc in scans["images"]}
+    alpine_ids = {(v["package"], v["id"]) for v in by_image["alpine:3.16"]["vulnerabilities"]}
+    assert ("libssl1.1", "ALPINE-CVE-2023-0286") in alpine_ids
+    debian_vulns = by_image["debian:12"]["vulnerabilities"]
+    assert {v["fix_state"] for v in debian_vulns} == {"wont-fix"}
+    assert any(v["package"] == "libc6" and v["source_name"] == "glibc" for v in debian_vulns)
     summary = json.loads(first.summary_path.read_text())
     assert summary["schema_version"] == 1 and summary["kind"] == "demo-summary"
     assert summary["run_id"] == second.run_id > first.run_id

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from imagetrust import __version__
-from imagetrust.cli import catalog_cmd, demo_cmd, inspect_cmd, sbom_cmd, store_cmd
+from imagetrust.cli import (
+    catalog_cmd,
+    db_cmd,
+    demo_cmd,
+    inspect_cmd,
+    sbom_cmd,
+    scan_cmd,
+    store_cmd,
+)
 from imagetrust.cli.state import DEBUG, CliState
 from imagetrust.clock import Clock
 from imagetrust.errors import UsageError
@@ -99,5 +107,7 @@ def root(
 app.command("catalog")(catalog_cmd.catalog)
 app.command("inspect")(inspect_cmd.inspect)
 app.command("sbom")(sbom_cmd.sbom)
+app.command("scan")(scan_cmd.scan)
+app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")
 app.command("demo")(demo_cmd.demo)

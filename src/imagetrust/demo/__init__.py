@@ -20,6 +20,7 @@ from imagetrust.store.url import redact_url
 
 if TYPE_CHECKING:
     from imagetrust.demo.images import DemoImage
+    from imagetrust.sbom.models import ImageSbom
     from imagetrust.store.database import Store
 
 SUMMARY_SCHEMA_VERSION = 1
@@ -74,8 +75,9 @@ def run_demo(
         step("run", f"recorded as run #{result.run_id}")
         _catalog_step(store, clock, result.out_dir, step)
         images = _images_step(result.out_dir, step)
-        _sbom_step(images, home, result.out_dir, clock, step)
-        # Later stages (resolve, vulndb, evaluate, report) add steps here.
+        sboms = _sbom_step(images, home, result.out_dir, clock, step)
+        _scan_step(store, sboms, result.out_dir, clock, step)
+        # Later stages (resolve, evaluate, report) add steps here.
         summary = {
             "schema_version": SUMMARY_SCHEMA_VERSION,
             "kind": "demo-summary",
@@ -176,7 +178,7 @@ def _sbom_step(
     out_dir: Path,
     clock: Clock,
     step: Callable[[str, str], None],
-) -> None:
+) -> list[tuple[DemoImage, ImageSbom]]:
     """SBOM of every demo image through the layer cache; native JSON and CycloneDX files."""
     from imagetrust.config import Settings
     from imagetrust.oci.image import PlatformSelection
@@ -187,6 +189,7 @@ def _sbom_step(
     from imagetrust.sbom.formats.native import to_native
 
     folder = out_dir / "sbom"
+    done: list[tuple[DemoImage, ImageSbom]] = []
     cache = LayerCache.in_home(home)
     analyser = ImageAnalyser(cache)
     with OciSession(Settings()) as session:
@@ -194,6 +197,7 @@ def _sbom_step(
             with session.open(image.reference) as source:
                 sboms = analyser.analyse(source, PlatformSelection.parse("linux/amd64"))
             for sbom in sboms:
+                done.append((image, sbom))
                 stem = f"{image.name}-{image.tag}"
                 document = {
                     "schema_version": SUMMARY_SCHEMA_VERSION,
@@ -215,6 +219,52 @@ def _sbom_step(
                     f"({listing}); {cached}/{len(sbom.layers)} layers from cache",
                 )
     step("sbom files", f"wrote {folder}/*.json and *.cdx.json (CycloneDX)")
+    return done
+
+
+def _scan_step(
+    store: Store,
+    sboms: list[tuple[DemoImage, ImageSbom]],
+    out_dir: Path,
+    clock: Clock,
+    step: Callable[[str, str], None],
+) -> None:
+    """Import the bundled advisories, then match every demo image's packages against them."""
+    from imagetrust.vulndb.importer import import_path
+    from imagetrust.vulndb.scan import counts, match_packages, store_lookup
+    from imagetrust.vulndb.versions import compare
+
+    imported = import_path(store, DATA / "vulndb", now=clock.now(), name="imagetrust-demo")
+    per_ecosystem = ", ".join(
+        f"{name} {number}" for name, number in sorted(imported.per_ecosystem.items())
+    )
+    step(
+        "vulndb",
+        f"imported {imported.records} advisories ({per_ecosystem}), version {imported.version}",
+    )
+    documents = []
+    with store.read() as conn:
+        lookup = store_lookup(conn)
+        for image, sbom in sboms:
+            findings = match_packages(
+                sbom.packages, sbom.os, lookup, lambda base: lambda a, b: compare(base, a, b)
+            )
+            totals = counts(findings)
+            documents.append(
+                {
+                    "image": {"ref": f"{image.name}:{image.tag}", "digest": sbom.digest},
+                    "vulnerabilities": [f.as_dict() for f in findings],
+                    "counts": totals,
+                }
+            )
+            summary = ", ".join(f"{k} {v}" for k, v in totals["all"].items() if v) or "none"
+            fixable = sum(totals["fixable"].values())
+            name = f"{image.name}:{image.tag}"
+            step("scan", f"{name}: {len(findings)} findings ({summary}), {fixable} fixable")
+    path = out_dir / "scan.json"
+    document = {"schema_version": SUMMARY_SCHEMA_VERSION, "kind": "scans", "images": documents}
+    atomic_write_text(path, json.dumps(document, indent=2) + "\n")
+    step("scan.json", f"wrote {path}")
 
 
 def _json_default(value: object) -> object:

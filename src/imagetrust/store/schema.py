@@ -167,3 +167,71 @@ repository_tags = Table(
     Column("last_seen", UtcDateTime(), nullable=False),
     UniqueConstraint("repository_id", "name", name="uq_repository_tags_name"),
 )
+
+# --- vulndb: imported advisory sources, their records, and the (ecosystem, package) index -
+# One row per source (a name the user chose or the resolved path); a re-import bumps its
+# ``generation`` and records not seen again are removed, so a source mirrors its last import.
+vuln_sources = Table(
+    "vuln_sources",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("version", String(128), nullable=True),
+    Column("generation", Integer, nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
+    Column("counts", JSON, nullable=False),
+    UniqueConstraint("name", name="uq_vuln_sources_name"),
+)
+
+vuln_records = Table(
+    "vuln_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "source_id",
+        Integer,
+        ForeignKey("vuln_sources.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("record_id", String(255), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("modified", UtcDateTime(), nullable=True),
+    Column("published", UtcDateTime(), nullable=True),
+    Column("withdrawn", UtcDateTime(), nullable=True),
+    Column("aliases", JSON, nullable=False),
+    Column("upstream", JSON, nullable=False),
+    Column("related", JSON, nullable=False),
+    Column("summary", Text, nullable=True),
+    Column("details", Text, nullable=True),
+    Column("severity", JSON, nullable=False),
+    Column("references", JSON, nullable=False),
+    Column("database_specific", JSON, nullable=True),
+    UniqueConstraint("source_id", "record_id", name="uq_vuln_records_source_record"),
+)
+
+vuln_affected = Table(
+    "vuln_affected",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "record_pk",
+        Integer,
+        ForeignKey("vuln_records.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("ecosystem", String(128), nullable=False),
+    Column("ecosystem_base", String(64), nullable=False),
+    Column("package", String(512), nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("purl", Text, nullable=True),
+    Column("ranges", JSON, nullable=False),
+    Column("versions", JSON, nullable=False),
+    Column("severity", JSON, nullable=False),
+    Column("ecosystem_specific", JSON, nullable=True),
+    Column("database_specific", JSON, nullable=True),
+    Index("ix_vuln_affected_ecosystem_package", "ecosystem", "package"),
+    Index("ix_vuln_affected_record_pk", "record_pk"),
+)

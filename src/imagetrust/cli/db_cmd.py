@@ -1,0 +1,121 @@
+"""``imagetrust db import PATH`` and ``imagetrust db status``: the local vulnerability database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from imagetrust.cli.output import (
+    OutputFormat,
+    ProgressBar,
+    emit_json,
+    print_key_values,
+    stderr_console,
+)
+from imagetrust.cli.state import CliState
+
+app = typer.Typer(
+    help="The local vulnerability database: import and status.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+]
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="OSV zip (all.zip), folder of OSV JSON, one OSV file, or Alpine secdb YAML/JSON.",
+            show_default=False,
+        ),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(help="Source name (default: the resolved path).", show_default=False),
+    ] = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Import advisories from local files, with no network."""
+    from imagetrust.vulndb.importer import import_path
+
+    state: CliState = ctx.obj
+    console = stderr_console()
+    with state.open_store() as store, ProgressBar(console, quiet=state.verbosity < 0) as report:
+
+        def progress(records: int, files: int) -> None:
+            del files  # the bar counts records; files show in the summary
+            report(f"importing {path.name}", records, None)
+
+        result = import_path(store, path, now=state.clock.now(), name=name, progress=progress)
+    if fmt is OutputFormat.JSON:
+        emit_json("vulndb-import", result.to_json())
+        return
+    counts = result.counts()
+    rows = [
+        ("source", result.name),
+        ("kind", result.kind),
+        ("version", result.version),
+        (
+            "records",
+            f"{result.records} ({result.inserted} new, {result.updated} updated, "
+            f"{result.unchanged} unchanged, {result.removed} removed)",
+        ),
+        *((f"  {eco}", str(n)) for eco, n in counts["per_ecosystem"].items()),
+        ("not affected (secdb 0)", str(result.not_affected)),
+        ("skipped", str(result.skipped_count)),
+        *((f"  {reason}", str(n)) for reason, n in sorted(result.skipped_reasons.items())),
+    ]
+    print_key_values(rows)
+    for problem in result.skipped[:20]:
+        where = f"{problem.file} {problem.record_id}" if problem.record_id else problem.file
+        console.print(f"skipped {where}: {problem.reason}", markup=False)
+    if result.skipped_count > 20:
+        console.print(f"... and {result.skipped_count - 20} more (see --format json)")
+
+
+@app.command()
+def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE) -> None:
+    """Show the imported sources, record counts per ecosystem, and the age of each source."""
+    from imagetrust.vulndb.query import db_status
+
+    state: CliState = ctx.obj
+    now = state.clock.now()
+    with state.open_store() as store, store.read() as conn:
+        info = db_status(conn)
+    if fmt is OutputFormat.JSON:
+        emit_json("vulndb-status", info.to_json(now))
+        return
+    if not info.sources:
+        typer.echo("no vulnerability sources imported; run `imagetrust db import PATH`")
+        return
+    rows: list[tuple[str, str]] = []
+    for source in info.sources:
+        rows.append(
+            (
+                source.name,
+                f"{source.kind}, {source.records} records, version {source.version}, "
+                f"imported {source.imported_at:%Y-%m-%d %H:%M:%S}Z "
+                f"({_age(int((now - source.imported_at).total_seconds()))})",
+            )
+        )
+    rows.append(("records", str(info.records)))
+    rows.extend((f"  {eco}", str(n)) for eco, n in info.per_ecosystem.items())
+    print_key_values(rows)
+
+
+def _age(seconds: int) -> str:
+    """``3d ago``; a source imported after the run clock (``--now`` in the past) says so."""
+    if seconds < 0:
+        return "after the run clock"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"

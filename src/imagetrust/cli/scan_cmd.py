@@ -1,0 +1,204 @@
+"""``imagetrust scan REF``: the vulnerabilities of one image, from its SBOM and the local db.
+
+The SBOM comes from the layer cache when the layers were seen before, so a re-scan after a
+database import downloads nothing. Severity, fix state and "fixable" are per finding, so
+``--ignore-unfixed`` and ``--severity`` only filter what is shown; ``counts`` always carries
+both the "all" and the "fixable" views.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from imagetrust.cli.options import ImageRef, PlatformOption
+from imagetrust.cli.output import (
+    OutputFormat,
+    emit_json,
+    print_key_values,
+    stdout_console,
+)
+from imagetrust.cli.state import CliState
+from imagetrust.errors import PolicyViolation, UsageError
+
+if TYPE_CHECKING:
+    from imagetrust.sbom.models import ImageSbom
+    from imagetrust.vulndb.scan import Finding
+
+
+class FindingsFound(PolicyViolation):
+    """``--exit-code N`` and something was shown: exit N, as ``trivy --exit-code`` does."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+
+def scan(
+    ctx: typer.Context,
+    ref: ImageRef,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    ] = OutputFormat.TABLE,
+    platform: PlatformOption = None,
+    ignore_unfixed: Annotated[
+        bool, typer.Option("--ignore-unfixed", help="Show only findings with a fixed version.")
+    ] = False,
+    severity: Annotated[
+        str | None,
+        typer.Option(
+            help="Only these severities, e.g. HIGH,CRITICAL (default: all).", show_default=False
+        ),
+    ] = None,
+    exit_code: Annotated[
+        int,
+        typer.Option(
+            "--exit-code",
+            help="Exit with this code when any finding is shown (default 0: never).",
+            min=0,
+            max=255,
+        ),
+    ] = 0,
+) -> None:
+    """Scan an image (or an SBOM file, sbom:FILE) for vulnerabilities in the local database."""
+    from imagetrust.vulndb.scan import counts, match_packages, store_lookup
+    from imagetrust.vulndb.severity import parse_severity_filter
+    from imagetrust.vulndb.versions import compare
+
+    state: CliState = ctx.obj
+    wanted = parse_severity_filter(severity) if severity else None
+    sboms = _sboms(state, ref, platform)
+    with state.open_store() as store, store.read() as conn:
+        from imagetrust.vulndb.query import db_status
+
+        status = db_status(conn)
+        if not status.sources:
+            raise UsageError(
+                "the vulnerability database is empty",
+                hint="import OSV or Alpine secdb data first: imagetrust db import PATH",
+            )
+        lookup = store_lookup(conn)
+        results = []
+        for sbom in sboms:
+            findings = match_packages(
+                sbom.packages,
+                sbom.os,
+                lookup,
+                lambda base: lambda a, b: compare(base, a, b),
+            )
+            results.append((sbom, findings))
+    shown_total = 0
+    images: list[dict[str, Any]] = []
+    for sbom, findings in results:
+        shown = [
+            f
+            for f in findings
+            if (not ignore_unfixed or f.fixable) and (wanted is None or f.severity.level in wanted)
+        ]
+        shown_total += len(shown)
+        images.append(_image_doc(sbom, findings, shown, counts(findings)))
+    databases = [
+        {"name": s.name, "version": s.version, "imported_at": s.imported_at} for s in status.sources
+    ]
+    if fmt is OutputFormat.JSON:
+        if len(images) == 1:
+            emit_json("scan", {**images[0], "databases": databases})
+        else:
+            emit_json("scan", {"images": images, "databases": databases})
+    else:
+        for number, image in enumerate(images):
+            if number:
+                stdout_console().print()
+            _print_table(image)
+    if exit_code and shown_total:
+        raise FindingsFound(f"{shown_total} vulnerabilities found", exit_code)
+
+
+def _sboms(state: CliState, ref: str, platform: str | None) -> list[ImageSbom]:
+    from imagetrust.oci.image import PlatformSelection
+
+    if ref.startswith("sbom:"):
+        from imagetrust.sbom.formats.read import read_sbom_file
+
+        return [read_sbom_file(ref[len("sbom:") :])]
+    from imagetrust.oci.sources import OciSession
+    from imagetrust.sbom.analyse import ImageAnalyser, SbomOptions
+    from imagetrust.sbom.cache import LayerCache
+    from imagetrust.sbom.models import LayerLimits
+
+    settings = state.settings
+    limits = LayerLimits(
+        max_file_bytes=settings.sbom.max_file_bytes,
+        max_layer_bytes=settings.sbom.max_layer_bytes,
+        max_entries=settings.sbom.max_entries,
+        max_ratio=settings.sbom.max_ratio,
+    )
+    analyser = ImageAnalyser(LayerCache.in_home(state.home), SbomOptions(limits=limits))
+    with OciSession(settings) as session, session.open(ref) as source:
+        return analyser.analyse(source, PlatformSelection.parse(platform))
+
+
+def _image_doc(
+    sbom: ImageSbom,
+    findings: list[Finding],
+    shown: list[Finding],
+    totals: dict[str, dict[str, int]],
+) -> dict[str, Any]:
+    os_doc = None
+    if sbom.os is not None:
+        os_doc = {
+            "family": sbom.os.id,
+            "version": sbom.os.version_id,
+            "name": sbom.os.pretty_name,
+            "eol_date": None,
+            "eol_status": "unknown",  # filled in by the evaluation stage
+        }
+    return {
+        "image": {
+            "ref": sbom.reference,
+            "digest": sbom.digest,
+            "platform": sbom.platform,
+            "os": os_doc,
+        },
+        "packages": [
+            {"name": p.name, "version": p.version, "type": p.type.value, "purl": p.purl}
+            for p in sbom.packages
+        ],
+        "vulnerabilities": [f.as_dict() for f in shown],
+        "counts": totals,
+        "errors": list(sbom.errors),
+        "findings_total": len(findings),
+    }
+
+
+def _print_table(image: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    info = image["image"]
+    os_doc = info["os"] or {}
+    totals = image["counts"]
+    order = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
+    print_key_values(
+        [
+            ("image", info["ref"]),
+            ("digest", info["digest"]),
+            ("os", os_doc.get("name") or "unknown"),
+            ("packages", str(len(image["packages"]))),
+            ("all", ", ".join(f"{k} {totals['all'][k]}" for k in order)),
+            ("fixable", ", ".join(f"{k} {totals['fixable'][k]}" for k in order)),
+        ]
+    )
+    table = Table(box=None, pad_edge=False)
+    for column in ("package", "installed", "vulnerability", "severity", "fixed in", "state"):
+        table.add_column(column, overflow="fold")
+    for item in image["vulnerabilities"]:
+        table.add_row(
+            item["package"],
+            item["installed_version"],
+            item["id"],
+            item["severity"],
+            item["fixed_version"] or "-",
+            item["fix_state"],
+        )
+    stdout_console().print(table)

@@ -1,0 +1,169 @@
+"""Reading the vulnerability database: the affected entries for one package, and status.
+
+Matching asks for one (ecosystem with release, package) at a time and gets only the
+entries the ``(ecosystem, package)`` index points at; it never scans the database. Each
+entry carries its record's facts and its source's version, so a finding can say which
+database it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from imagetrust.store.schema import vuln_affected, vuln_records, vuln_sources
+from imagetrust.vulndb.osv import package_key
+
+
+@dataclass(frozen=True)
+class AffectedEntry:
+    """One ``affected`` entry of one record, with the record-level facts matching needs."""
+
+    record_id: str
+    source: str
+    source_version: str | None
+    modified: datetime | None
+    published: datetime | None
+    withdrawn: datetime | None
+    aliases: list[str]
+    upstream: list[str]
+    summary: str | None
+    severity: list[dict[str, Any]]
+    record_database_specific: dict[str, Any] | None
+    ecosystem: str
+    package: str
+    purl: str | None
+    ranges: list[dict[str, Any]]
+    versions: list[str]
+    affected_severity: list[dict[str, Any]]
+    ecosystem_specific: dict[str, Any] | None
+    database_specific: dict[str, Any] | None
+
+
+def affected_records(
+    conn: Connection, ecosystem: str, package_name: str, *, include_withdrawn: bool = False
+) -> list[AffectedEntry]:
+    """Entries for exactly this ecosystem (``Debian:12``, ``Alpine:v3.19``) and package.
+
+    Withdrawn records are left out unless asked for: a withdrawn advisory is no finding.
+    """
+    query = (
+        select(
+            vuln_records.c.record_id,
+            vuln_sources.c.name.label("source"),
+            vuln_sources.c.version.label("source_version"),
+            vuln_records.c.modified,
+            vuln_records.c.published,
+            vuln_records.c.withdrawn,
+            vuln_records.c.aliases,
+            vuln_records.c.upstream,
+            vuln_records.c.summary,
+            vuln_records.c.severity,
+            vuln_records.c.database_specific.label("record_database_specific"),
+            vuln_affected.c.ecosystem,
+            vuln_affected.c.name.label("package"),
+            vuln_affected.c.purl,
+            vuln_affected.c.ranges,
+            vuln_affected.c.versions,
+            vuln_affected.c.severity.label("affected_severity"),
+            vuln_affected.c.ecosystem_specific,
+            vuln_affected.c.database_specific,
+        )
+        .select_from(
+            vuln_affected.join(vuln_records, vuln_records.c.id == vuln_affected.c.record_pk).join(
+                vuln_sources, vuln_sources.c.id == vuln_records.c.source_id
+            )
+        )
+        .where(
+            vuln_affected.c.ecosystem == ecosystem,
+            vuln_affected.c.package == package_key(ecosystem, package_name),
+        )
+        .order_by(vuln_records.c.record_id, vuln_sources.c.name, vuln_affected.c.id)
+    )
+    if not include_withdrawn:
+        query = query.where(vuln_records.c.withdrawn.is_(None))
+    return [AffectedEntry(**row._asdict()) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    id: int
+    name: str
+    kind: str
+    path: str
+    version: str | None
+    imported_at: datetime
+    counts: dict[str, Any]
+    records: int
+
+
+@dataclass(frozen=True)
+class DbStatus:
+    sources: list[SourceStatus]
+    records: int
+    affected_entries: int
+    # records (not entries) per ecosystem with release, over all sources
+    per_ecosystem: dict[str, int]
+
+    def to_json(self, now: datetime | None = None) -> dict[str, Any]:
+        return {
+            "sources": [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "kind": s.kind,
+                    "path": s.path,
+                    "version": s.version,
+                    "imported_at": s.imported_at,
+                    "age_seconds": (
+                        int((now - s.imported_at).total_seconds()) if now is not None else None
+                    ),
+                    "records": s.records,
+                    "counts": s.counts,
+                }
+                for s in self.sources
+            ],
+            "records": self.records,
+            "affected_entries": self.affected_entries,
+            "per_ecosystem": self.per_ecosystem,
+        }
+
+
+def db_status(conn: Connection) -> DbStatus:
+    per_source: dict[int, int] = {
+        int(source_id): int(count)
+        for source_id, count in conn.execute(
+            select(vuln_records.c.source_id, func.count()).group_by(vuln_records.c.source_id)
+        )
+    }
+    sources = [
+        SourceStatus(
+            id=row.id,
+            name=row.name,
+            kind=row.kind,
+            path=row.path,
+            version=row.version,
+            imported_at=row.imported_at,
+            counts=row.counts or {},
+            records=int(per_source.get(row.id, 0)),
+        )
+        for row in conn.execute(select(vuln_sources).order_by(vuln_sources.c.name))
+    ]
+    per_ecosystem = {
+        str(ecosystem): int(count)
+        for ecosystem, count in conn.execute(
+            select(vuln_affected.c.ecosystem, func.count(func.distinct(vuln_affected.c.record_pk)))
+            .group_by(vuln_affected.c.ecosystem)
+            .order_by(vuln_affected.c.ecosystem)
+        )
+    }
+    entries = conn.execute(select(func.count()).select_from(vuln_affected)).scalar_one()
+    return DbStatus(
+        sources=sources,
+        records=sum(per_source.values()),
+        affected_entries=int(entries),
+        per_ecosystem=per_ecosystem,
+    )

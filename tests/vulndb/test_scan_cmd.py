@@ -1,0 +1,124 @@
+"""``imagetrust db import`` then ``imagetrust scan``: real images, a real store, both backends.
+
+The database is the demo's small set of real advisories (Debian tracker and Alpine secdb
+facts); the images are built from real package databases, so every expected finding is a
+fact about those package versions, not something the code under test computed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from imagetrust.cli.main import main
+from imagetrust.demo import DATA
+from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
+
+ROOTFS = Path(__file__).parent.parent / "fixtures" / "rootfs"
+VULNDB = DATA / "vulndb"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def layouts(tmp_path: Path) -> dict[str, str]:
+    refs = {}
+    for name in ("alpine", "debian12"):
+        built = build_image(ImageSpec(layers=[Layer.from_dir(ROOTFS / name)]))
+        write_oci_layout(built, tmp_path / name, tag="t")
+        refs[name] = f"oci-layout:{tmp_path / name}:t"
+    return refs
+
+
+@pytest.fixture
+def cli(tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    base = ["--home", str(tmp_path / "home"), "--db-url", store_url, "--now", "2026-11-23"]
+
+    def call(*args: str) -> tuple[int, str, str]:
+        return run(capsys, *base, *args)
+
+    return call
+
+
+def test_scan_needs_a_database(cli, layouts: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli("scan", layouts["alpine"])
+    assert code == 2 and "vulnerability database is empty" in err and out == ""
+
+
+def test_alpine_findings_fix_state_and_counts(cli, layouts: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("db", "import", str(VULNDB))
+    assert code == 0, err
+    code, out, err = cli("scan", layouts["alpine"], "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert list(doc)[:2] == ["schema_version", "kind"] and doc["kind"] == "scan"
+    assert (
+        doc["image"]["os"]["family"] == "alpine" and doc["image"]["os"]["eol_status"] == "unknown"
+    )
+    found = {(v["package"], v["id"], v["fixed_version"]) for v in doc["vulnerabilities"]}
+    # Alpine 3.16's secdb: openssl 1.1.1t-r0 fixed the February 2023 advisories, and the
+    # image ships libssl1.1/libcrypto1.1 1.1.1q-r0 (origin openssl).
+    for package in ("libssl1.1", "libcrypto1.1"):
+        assert (package, "ALPINE-CVE-2023-0286", "1.1.1t-r0") in found
+        assert (package, "ALPINE-CVE-2023-2650", "1.1.1u-r0") in found
+    # zlib 1.2.12-r3 already has the 1.2.12-r2 fix for CVE-2022-37434.
+    assert not any(package == "zlib" for package, _, _ in found)
+    assert all(v["fix_state"] == "fixed" for v in doc["vulnerabilities"])
+    assert all("CVE-" in " ".join(v["aliases"]) for v in doc["vulnerabilities"])
+    assert doc["counts"]["all"] == doc["counts"]["fixable"]
+    assert sum(doc["counts"]["all"].values()) == len(doc["vulnerabilities"]) == 10
+    assert doc["databases"][0]["version"] == doc["vulnerabilities"][0]["db_version"]
+
+
+def test_debian_matches_source_packages_and_filters(cli, layouts: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    assert cli("db", "import", str(VULNDB))[0] == 0
+    code, out, err = cli("scan", layouts["debian12"], "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    by_package = {(v["package"], v["id"]): v for v in doc["vulnerabilities"]}
+    # Debian advisories name source packages: glibc reaches libc6 and libc-bin.
+    libc = by_package[("libc6", "DEBIAN-CVE-2010-4756")]
+    assert libc["source_name"] == "glibc" and libc["fix_state"] == "wont-fix"
+    assert ("libc-bin", "DEBIAN-CVE-2010-4756") in by_package
+    assert libc["severity"] == "LOW" and libc["severity_source"] == "debian-urgency"
+    assert doc["counts"]["fixable"]["LOW"] == 0 < doc["counts"]["all"]["LOW"]
+
+    code, out, _ = cli("scan", layouts["debian12"], "-f", "json", "--ignore-unfixed")
+    assert code == 0 and json.loads(out)["vulnerabilities"] == []
+    code, out, _ = cli("scan", layouts["debian12"], "-f", "json", "--severity", "high,critical")
+    assert code == 0 and json.loads(out)["vulnerabilities"] == []
+    code, _, err = cli("scan", layouts["debian12"], "--exit-code", "5")
+    assert code == 5 and "vulnerabilities found" in err
+    code, _, err = cli("scan", layouts["debian12"], "--severity", "bad")
+    assert code == 2 and "unknown severity" in err
+
+
+def test_rescan_reads_no_blob_and_sbom_files_scan_the_same(  # type: ignore[no-untyped-def]
+    cli, layouts: dict[str, str], tmp_path: Path
+) -> None:
+    assert cli("db", "import", str(VULNDB))[0] == 0
+    code, first, err = cli("scan", layouts["alpine"], "-f", "json")
+    assert code == 0, err
+    for blob in (tmp_path / "alpine" / "blobs" / "sha256").iterdir():
+        manifest_or_config = blob.stat().st_size < 4096
+        if not manifest_or_config:
+            blob.write_bytes(b"gone")  # layers: a re-scan must come from the layer cache
+    code, again, err = cli("scan", layouts["alpine"], "-f", "json")
+    assert code == 0, err
+    ids = lambda text: sorted((v["package"], v["id"]) for v in json.loads(text)["vulnerabilities"])  # noqa: E731
+    assert ids(again) == ids(first)
+
+    code, cyclonedx, err = cli("sbom", layouts["debian12"], "-f", "cyclonedx-json")
+    assert code == 0, err
+    sbom_file = tmp_path / "debian.cdx.json"
+    sbom_file.write_text(cyclonedx)
+    code, from_file, err = cli("scan", f"sbom:{sbom_file}", "-f", "json")
+    assert code == 0, err
+    code, from_image, err = cli("scan", layouts["debian12"], "-f", "json")
+    assert ids(from_file) == ids(from_image) != []

@@ -1,0 +1,345 @@
+"""Version orders checked against the real tools (dpkg, rpm) and their published vectors."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import random
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from packaging.version import Version
+
+from imagetrust.vulndb.errors import UnknownEcosystemError, VersionError
+from imagetrust.vulndb.versions import ECOSYSTEMS, apk, compare, sort_key
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "versions"
+DPKG = shutil.which("dpkg")
+RPM = shutil.which("rpm")
+
+
+def _sign(x: int) -> int:
+    return (x > 0) - (x < 0)
+
+
+# --------------------------------------------------------------------------- dpkg
+
+
+def _dpkg_batch(pairs: list[tuple[str, str]]) -> list[int | None]:
+    """Real dpkg answers for many pairs in one shell (None: dpkg refuses the syntax)."""
+    script = []
+    for a, b in pairs:
+        qa, qb = (s.replace("'", "'\\''") for s in (a, b))
+        script.append(
+            f"dpkg --compare-versions '{qa}' lt '{qb}' 2>/dev/null; l=$?; "
+            f"dpkg --compare-versions '{qa}' eq '{qb}' 2>/dev/null; e=$?; echo $l$e"
+        )
+    out = subprocess.run(
+        ["sh", "-c", "\n".join(script)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    results: list[int | None] = []
+    for line in out:
+        if "2" in line:
+            results.append(None)
+        elif line[0] == "0":
+            results.append(-1)
+        else:
+            results.append(0 if line[1] == "0" else 1)
+    return results
+
+
+def _ours_dpkg(a: str, b: str) -> int | None:
+    try:
+        return compare("Debian", a, b)
+    except VersionError:
+        return None
+
+
+TRICKY_DPKG = [
+    ("1.0~rc1", "1.0"),
+    ("1:0.1", "2.0"),
+    ("1.0-1", "1.0-1+deb12u1"),
+    ("2.36-9+deb12u4", "2.36-9+deb12u10"),
+    ("1.0", "1.0-0"),
+    ("1.0~", "1.0"),
+    ("1.0~~", "1.0~"),
+    ("1.0~~a", "1.0~"),
+    ("1.0a", "1.0+"),
+    ("1.0", "1.0."),
+    ("0", ""),
+    ("1.000000000000000000000000000001", "1.1"),
+    ("1.99999999999999999999999", "1.100000000000000000000000"),
+    ("1:2:3", "1:2.3"),
+    ("1.0-1-2", "1.0-1.2"),
+    ("a1.0", "1.0"),
+    ("1.0@", "1.0+"),
+    ("1.0é", "1.0z"),
+    ("1.0é", "1.0+"),
+    ("0:1.0", "1.0"),
+    ("1.0 ", "1.0"),
+    ("1.0 2", "1.0"),
+    ("x:1.0", "1.0"),
+    ("1.0-", "1.0"),
+    ("1:", "1.0"),
+    ("2147483648:1", "1"),
+    ("2147483647:1", "1"),
+]
+
+
+@pytest.mark.skipif(DPKG is None, reason="dpkg not installed")
+def test_dpkg_tricky_pairs_match_real_dpkg() -> None:
+    pairs = TRICKY_DPKG + [(b, a) for a, b in TRICKY_DPKG]
+    assert [_ours_dpkg(a, b) for a, b in pairs] == _dpkg_batch(pairs)
+
+
+_ALPHABET = "0123456789" * 3 + "abzAZ" + "~~~+.-:" + "009"
+_upstream = st.builds(
+    str.__add__, st.sampled_from("0123456789"), st.text(alphabet=_ALPHABET, max_size=12)
+)
+_revision = st.text(alphabet="0123456789abz~+.", min_size=1, max_size=8)
+_dpkg_version = st.builds(
+    lambda epoch, up, rev: f"{epoch}{up}{rev}",
+    st.sampled_from(["", "", "", "0:", "1:", "2:", "10:"]),
+    _upstream
+    | st.sampled_from(["1.0", "1.0~rc1", "1.00", "01.0", "1.0+dfsg", "99999999999999999999"]),
+    st.sampled_from(["", "", "-1"]) | _revision.map(lambda r: "-" + r),
+)
+
+
+@pytest.mark.skipif(DPKG is None, reason="dpkg not installed")
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_dpkg_version, _dpkg_version), min_size=40, max_size=40))
+def test_dpkg_property_matches_real_dpkg(pairs: list[tuple[str, str]]) -> None:
+    # near-equal pairs are the interesting ones: also compare each version to a tweak of itself
+    pairs = pairs + [(a, a + "~") for a, _ in pairs[:10]] + [(a, a + "0") for a, _ in pairs[:10]]
+    assert [_ours_dpkg(a, b) for a, b in pairs] == _dpkg_batch(pairs)
+
+
+def test_dpkg_sort_key_consistent_with_compare() -> None:
+    versions = ["1.0", "1.0~rc1", "1:0.1", "1.0-1", "1.0-1+deb12u1", "2.36-9+deb12u10", "0"]
+    ordered = sorted(versions, key=lambda v: sort_key("Debian:12", v))
+    assert all(compare("Debian", a, b) <= 0 for a, b in itertools.pairwise(ordered))
+
+
+# --------------------------------------------------------------------------- apk
+
+
+def _apk_vectors() -> list[str]:
+    lines = []
+    for raw in (FIXTURES / "apk-version.data").read_text().splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if line:
+            lines.append(line)
+    return lines
+
+
+_APK_MASK = {"<": 1, "=": 2, ">": 4, "~": 2 | 8}
+
+
+def _apk_line_holds(line: str) -> bool:
+    parts = line.split(" ")
+    if len(parts) == 3:
+        a, op, b = parts
+        invert = op.startswith("!")
+        op = op.lstrip("!")
+        mask = 0
+        for ch in op:
+            mask |= _APK_MASK[ch]
+        result = apk.compare_fuzzy(a, b, fuzzy=bool(mask & 8))
+        ok = bool({-1: 1, 0: 2, 1: 4}[result] & mask)
+        if not mask & 8:  # the plain order must also hold through the ecosystem API
+            assert bool({-1: 1, 0: 2, 1: 4}[compare("Alpine", a, b)] & mask) == ok, line
+        return ok != invert
+    version = line
+    invert = version.startswith("!")
+    return apk.is_valid(version.lstrip("!") if invert else version) != invert
+
+
+def test_apk_tools_published_vectors_all_pass() -> None:
+    lines = _apk_vectors()
+    assert len(lines) == 785  # the count apk-tools' own harness asserts
+    failures = [line for line in lines if not _apk_line_holds(line)]
+    assert failures == []
+
+
+def test_apk_compare_fuzzy_equals_sort_key_order() -> None:
+    versions = [p for line in _apk_vectors() for p in line.lstrip("!").split(" ")[::2]]
+    random.Random(7).shuffle(versions)
+    for a, b in itertools.pairwise(versions):
+        assert apk.compare_fuzzy(a, b) == compare("Wolfi", a, b), (a, b)
+
+
+# --------------------------------------------------------------------------- rpm
+
+_RPMVERCMP = re.compile(r"^RPMVERCMP\(([^,]*), ([^,]*), (-?\d)\)$")
+
+
+def _rpm_vectors() -> list[tuple[str, str, int]]:
+    out = []
+    for line in (FIXTURES / "rpmvercmp.at").read_text().splitlines():
+        m = _RPMVERCMP.match(line)
+        if m:
+            out.append((m.group(1), m.group(2), int(m.group(3))))
+    return out
+
+
+def test_rpm_published_vectors_all_pass() -> None:
+    vectors = _rpm_vectors()
+    assert len(vectors) > 80
+    assert [(a, b, compare("Red Hat", a, b)) for a, b, _ in vectors] == vectors
+
+
+def _rpm_batch(pairs: list[tuple[str, str]]) -> list[int]:
+    body = " ".join(f'print(rpm.vercmp("{a}", "{b}"))' for a, b in pairs)
+    out = subprocess.run(
+        ["rpm", "--eval", f"%{{lua: {body}}}"], capture_output=True, text=True, check=True
+    ).stdout
+    return [int(x) for x in re.findall(r"-?\d", out)]
+
+
+@pytest.mark.skipif(RPM is None, reason="rpm not installed")
+def test_rpm_matches_real_rpm_on_generated_pairs() -> None:
+    rng = random.Random(440)
+    pieces = ["1", "0", "01", "10", "2", "a", "b", "rc", "git", ".", ".", "_", "+", "~", "^"]
+
+    def gen() -> str:
+        v = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        if rng.random() < 0.3:
+            v = f"{rng.randint(0, 3)}:{v}"
+        if rng.random() < 0.5:
+            v += "-" + "".join(rng.choice(pieces[:10]) for _ in range(rng.randint(1, 3)))
+        return v
+
+    pairs = [(gen(), gen()) for _ in range(1500)]
+    pairs += [(a, a + "~") for a, _ in pairs[:100]] + [(a, a + "^") for a, _ in pairs[:100]]
+    expected = _rpm_batch(pairs)
+    assert len(expected) == len(pairs)
+    assert [compare("Rocky Linux:9", a, b) for a, b in pairs] == expected
+
+
+# --------------------------------------------------------------------------- languages
+
+
+def test_pypi_agrees_with_packaging() -> None:
+    versions = ["1.0", "1.0a1", "1.0b2", "1.0rc1", "1.0.post1", "1.0.dev3", "1!0.1", "2.0",
+                "1.0+local.1", "1.0.0", "v1.1", "1.0a1.dev1"]  # fmt: skip
+    for a in versions:
+        for b in versions:
+            va, vb = Version(a), Version(b)
+            assert compare("PyPI", a, b) == (va > vb) - (va < vb), (a, b)
+
+
+def test_pypi_legacy_versions_order_without_crashing() -> None:
+    assert compare("PyPI", "2004d", "1.0") == -1  # legacy sorts before any PEP 440
+    assert compare("PyPI", "foo-1", "foo-2") == -1
+    assert compare("PyPI", "1.0-beta-2", "1.0-beta-10") == -1
+    assert compare("PyPI", "junk", "junk") == 0
+
+
+def test_semver_precedence_examples() -> None:
+    for line in (FIXTURES / "semver-precedence.txt").read_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        chain = line.split()
+        for eco in ("npm", "crates.io", "Go"):
+            for lo, hi in itertools.pairwise(chain):
+                assert compare(eco, lo, hi) == -1, (eco, lo, hi)
+                assert compare(eco, hi, lo) == 1
+            assert sorted(chain, key=functools.partial(sort_key, eco)) == chain
+
+
+def test_go_versions_and_pseudo_versions() -> None:
+    assert compare("Go", "v0.0.0-20191109021931-daa7c04131f5", "v0.0.1") == -1
+    assert compare("Go", "v1.2.3-0.20200101000000-abcdef123456", "v1.2.3") == -1
+    assert compare("Go", "v2.0.0+incompatible", "v2.0.0") == 0
+    with pytest.raises(VersionError):
+        compare("Go", "not-a-version", "v1.0.0")
+
+
+def test_maven_comparable_version_vectors() -> None:
+    for line in (FIXTURES / "maven-comparableversion.txt").read_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        kind, rest = line.split(": ", 1)
+        items = rest.split()
+        if kind == "order":
+            for i, lo in enumerate(items):
+                for hi in items[i + 1 :]:
+                    assert compare("Maven", lo, hi) == -1, (lo, hi)
+                    assert compare("Maven", hi, lo) == 1, (hi, lo)
+        elif kind == "eq":
+            assert compare("Maven", items[0], items[1]) == 0, items
+        else:
+            assert compare("Maven", items[0], items[1]) == -1, items
+            assert compare("Maven", items[1], items[0]) == 1, items
+
+
+def test_maven_brief_order() -> None:
+    chain = ["1.0-alpha", "1.0-beta", "1.0-rc", "1.0-SNAPSHOT", "1.0", "1.0-sp", "1.0.1"]
+    shuffled = chain[::-1]
+    assert sorted(shuffled, key=functools.partial(sort_key, "Maven")) == chain
+    assert compare("Maven", "1.0", "1") == 0 == compare("Maven", "1", "1.0.0")
+
+
+def test_rubygems_nuget_packagist_documented_orders() -> None:
+    # Gem::Version docs: prereleases sort before the release, numbers compare numerically
+    assert compare("RubyGems", "1.0.0.rc1", "1.0.0") == -1
+    assert compare("RubyGems", "1.0.0-rc1", "1.0.0.pre.rc1") == 0
+    assert compare("RubyGems", "1.10", "1.9") == 1
+    assert compare("RubyGems", "1.0", "1") == 0
+    # NuGet: four parts, case-insensitive labels
+    assert compare("NuGet", "1.0.0.1", "1.0.0") == 1
+    assert compare("NuGet", "1.0.0-RC1", "1.0.0-rc1") == 0
+    assert compare("NuGet", "1.0.0-beta", "1.0.0") == -1
+    # PHP version_compare documentation examples
+    assert compare("Packagist", "5.2", "5.10") == -1
+    assert compare("Packagist", "1.0rc1", "1.0") == -1
+    assert compare("Packagist", "1.0-dev", "1.0-alpha") == -1
+    assert compare("Packagist", "1.0pl1", "1.0") == 1
+    assert compare("Packagist", "v1.2.3", "1.2.3") == 0
+
+
+# --------------------------------------------------------------------------- API
+
+
+def test_ecosystems_and_suffixes() -> None:
+    for eco in ("Debian", "Ubuntu", "Alpine", "Red Hat", "Rocky Linux", "AlmaLinux", "openSUSE",
+                "SUSE", "Photon OS", "Wolfi", "Chainguard", "PyPI", "npm", "Go", "Maven",
+                "crates.io", "RubyGems", "NuGet", "Packagist"):  # fmt: skip
+        assert eco in ECOSYSTEMS
+    assert compare("Ubuntu:22.04:LTS", "1.0", "1.0~") == 1
+    assert compare("Alpine:v3.19", "1.0_rc1", "1.0") == -1
+    with pytest.raises(UnknownEcosystemError):
+        compare("Hackage", "1", "2")
+
+
+@given(st.text(max_size=30), st.text(max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_any_string_never_crashes(a: str, b: str) -> None:
+    for eco in sorted(ECOSYSTEMS):
+        try:
+            r = compare(eco, a, b)
+        except VersionError:
+            continue
+        assert r in (-1, 0, 1)
+        assert compare(eco, b, a) == -r
+
+
+def test_speed_of_os_orders() -> None:
+    """The matcher compares millions of times: keyed comparisons must be cheap."""
+    versions = [f"{i % 7}:{i}.{i % 13}~rc{i % 3}-{i % 5}+deb12u{i % 11}" for i in range(2000)]
+    for eco in ("Debian", "Alpine", "Red Hat"):
+        start = time.perf_counter()
+        n = 0
+        for _ in range(50):
+            for a, b in itertools.pairwise(versions):
+                compare(eco, a, b)
+                n += 1
+        rate = n / (time.perf_counter() - start)
+        assert rate > 100_000, (eco, rate)
