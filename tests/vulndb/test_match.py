@@ -157,7 +157,12 @@ def pkg(kind: PackageType, name: str, source: str | None = None, **extra: str) -
         (
             pkg(PackageType.DEB, "bash"),
             OsRelease("ubuntu", "22.04"),
-            EcosystemKey("Ubuntu:22.04", "Ubuntu", "bash"),
+            EcosystemKey("Ubuntu:22.04:LTS", "Ubuntu", "bash"),
+        ),
+        (
+            pkg(PackageType.DEB, "bash"),
+            OsRelease("ubuntu", "23.10"),
+            EcosystemKey("Ubuntu:23.10", "Ubuntu", "bash"),
         ),
         (
             pkg(PackageType.APK, "libcrypto1.1", "openssl"),

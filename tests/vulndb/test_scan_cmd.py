@@ -122,3 +122,42 @@ def test_rescan_reads_no_blob_and_sbom_files_scan_the_same(  # type: ignore[no-u
     assert code == 0, err
     code, from_image, err = cli("scan", layouts["debian12"], "-f", "json")
     assert ids(from_file) == ids(from_image) != []
+
+
+def test_stored_sboms_rematch_a_changed_database_without_any_image(  # type: ignore[no-untyped-def]
+    cli, layouts: dict[str, str], tmp_path: Path, store_url: str
+) -> None:
+    import shutil
+
+    from imagetrust.sbom.stored import stored_sboms
+    from imagetrust.store.database import Store
+    from imagetrust.vulndb.rematch import rematch
+
+    assert cli("db", "import", str(VULNDB))[0] == 0
+    assert cli("scan", layouts["alpine"], "-f", "json")[0] == 0
+    shutil.rmtree(tmp_path / "alpine")  # the image is gone: only the stored SBOM is left
+    shutil.rmtree(tmp_path / "home" / "cache", ignore_errors=True)
+    advisory = {
+        "id": "TEST-2026-0001",
+        "modified": "2026-11-20T00:00:00Z",
+        "aliases": ["CVE-2026-99999"],
+        "affected": [
+            {
+                "package": {"ecosystem": "Alpine:v3.16", "name": "musl"},
+                "ranges": [
+                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.2.3-r2"}]}
+                ],
+            }
+        ],
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+    }
+    (tmp_path / "new.json").write_text(json.dumps(advisory))
+    assert cli("db", "import", str(tmp_path / "new.json"), "--name", "extra")[0] == 0
+    with Store.open(store_url) as store, store.read() as conn:
+        results = list(rematch(conn, stored_sboms(conn)))
+    (sbom, findings) = results[0]
+    assert len(results) == 1 and sbom.os is not None and sbom.os.id == "alpine"
+    new = [f for f in findings if f.id == "TEST-2026-0001"]
+    assert {f.package for f in new} == {"musl", "musl-utils"}  # both binaries of origin musl
+    assert all(f.severity.level.value == "CRITICAL" and f.fixed_version == "1.2.3-r2" for f in new)
+    assert len(findings) == 10 + len(new)

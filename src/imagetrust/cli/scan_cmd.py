@@ -24,7 +24,10 @@ from imagetrust.errors import PolicyViolation, UsageError
 
 if TYPE_CHECKING:
     from imagetrust.sbom.models import ImageSbom
+    from imagetrust.store.database import Store
+    from imagetrust.vulndb.query import DbStatus
     from imagetrust.vulndb.scan import Finding
+    from imagetrust.vulndb.severity import Severity
 
 
 class FindingsFound(PolicyViolation):
@@ -62,16 +65,30 @@ def scan(
     ] = 0,
 ) -> None:
     """Scan an image (or an SBOM file, sbom:FILE) for vulnerabilities in the local database."""
-    from imagetrust.vulndb.scan import counts, match_packages, store_lookup
     from imagetrust.vulndb.severity import parse_severity_filter
-    from imagetrust.vulndb.versions import compare
 
     state: CliState = ctx.obj
     wanted = parse_severity_filter(severity) if severity else None
     sboms = _sboms(state, ref, platform)
-    with state.open_store() as store, store.read() as conn:
-        from imagetrust.vulndb.query import db_status
+    with state.open_store() as store:
+        if not ref.startswith("sbom:"):
+            from imagetrust.sbom.stored import save_sbom
 
+            for sbom in sboms:  # one image, one transaction
+                with store.transaction() as conn:
+                    save_sbom(conn, sbom, state.clock.now())
+        results, status = _match(store, sboms)
+    _report(results, status, fmt, ignore_unfixed, wanted, exit_code)
+
+
+def _match(
+    store: Store, sboms: list[ImageSbom]
+) -> tuple[list[tuple[ImageSbom, list[Finding]]], DbStatus]:
+    from imagetrust.vulndb.query import db_status
+    from imagetrust.vulndb.scan import match_packages, store_lookup
+    from imagetrust.vulndb.versions import compare
+
+    with store.read() as conn:
         status = db_status(conn)
         if not status.sources:
             raise UsageError(
@@ -88,6 +105,19 @@ def scan(
                 lambda base: lambda a, b: compare(base, a, b),
             )
             results.append((sbom, findings))
+    return results, status
+
+
+def _report(
+    results: list[tuple[ImageSbom, list[Finding]]],
+    status: DbStatus,
+    fmt: OutputFormat,
+    ignore_unfixed: bool,
+    wanted: set[Severity] | None,
+    exit_code: int,
+) -> None:
+    from imagetrust.vulndb.scan import counts
+
     shown_total = 0
     images: list[dict[str, Any]] = []
     for sbom, findings in results:

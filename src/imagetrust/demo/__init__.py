@@ -230,10 +230,14 @@ def _scan_step(
     step: Callable[[str, str], None],
 ) -> None:
     """Import the bundled advisories, then match every demo image's packages against them."""
+    from imagetrust.sbom.stored import save_sbom
     from imagetrust.vulndb.importer import import_path
     from imagetrust.vulndb.scan import counts, match_packages, store_lookup
     from imagetrust.vulndb.versions import compare
 
+    for _, sbom in sboms:  # stored, so later runs re-match without reading any layer
+        with store.transaction() as conn:
+            save_sbom(conn, sbom, clock.now())
     imported = import_path(store, DATA / "vulndb", now=clock.now(), name="imagetrust-demo")
     per_ecosystem = ", ".join(
         f"{name} {number}" for name, number in sorted(imported.per_ecosystem.items())

@@ -235,3 +235,22 @@ vuln_affected = Table(
     Index("ix_vuln_affected_ecosystem_package", "ecosystem", "package"),
     Index("ix_vuln_affected_record_pk", "record_pk"),
 )
+
+# --- sbom: one stored SBOM per (platform manifest digest, analyser version) ---------------
+# The document is the native JSON (``sbom.formats.native``), so re-matching every stored
+# image against a changed vulnerability database reads no layer and no registry.
+image_sboms = Table(
+    "image_sboms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(100), nullable=False),
+    Column("analyser_version", String(200), nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("platform", String(64), nullable=False),
+    Column("os_id", String(64), nullable=True),
+    Column("os_version", String(64), nullable=True),
+    Column("package_count", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("digest", "analyser_version", name="uq_image_sboms_digest_analyser"),
+)

@@ -49,7 +49,11 @@ def ecosystem_key(package: Package, os_release: OsRelease | None) -> EcosystemKe
         if os_id == "debian" and version_id:
             return EcosystemKey(f"Debian:{version_id.split('.')[0]}", "Debian", source)
         if os_id == "ubuntu" and version_id:
-            return EcosystemKey(f"Ubuntu:{version_id}", "Ubuntu", source)
+            # OSV names LTS releases "Ubuntu:22.04:LTS" (April releases of even years).
+            year, _, month = version_id.partition(".")
+            lts = month == "04" and year.isdigit() and int(year) % 2 == 0
+            suffix = ":LTS" if lts else ""
+            return EcosystemKey(f"Ubuntu:{version_id}{suffix}", "Ubuntu", source)
         return None
     if package.type is PackageType.APK:
         if os_id in {"alpine", "wolfi", "chainguard"} and (version_id or os_id != "alpine"):

@@ -79,29 +79,24 @@ def match_packages(
     os_release: OsRelease | None,
     lookup: Lookup,
     compare_for: CompareFor,
+    *,
+    matcher: Matcher | None = None,
 ) -> list[Finding]:
     """Findings for ``packages``; ``lookup(ecosystem, name)`` reads the index,
-    ``compare_for(ecosystem_base)`` gives the ecosystem's version order."""
-    cache: dict[tuple[str, str], Sequence[AffectedEntry]] = {}
+    ``compare_for(ecosystem_base)`` gives the ecosystem's version order. Pass one
+    ``matcher`` for many images: what it learnt about a package version is reused."""
+    matcher = matcher or Matcher(lookup, compare_for)
     findings: dict[tuple[str, str, str, str], Finding] = {}
     for package in packages:
         key = ecosystem_key(package, os_release)
         if key is None:
             continue
-        entries = cache.get((key.ecosystem, key.name))
-        if entries is None:
-            entries = cache[(key.ecosystem, key.name)] = lookup(key.ecosystem, key.name)
-        if not entries:
-            continue
-        compare = compare_for(key.base)
         # Distribution advisories are about source packages and their versions.
         installed = package.version
         if package.type in _DISTRO_TYPES and package.source_version:
             installed = package.source_version
-        for entry in entries:
-            finding = _finding(package, key, installed, entry, compare)
-            if finding is None:
-                continue
+        for assessment in matcher.assess(key, installed):
+            finding = assessment.finding_for(package, key)
             ident = (finding.id, package.name, package.version, package.architecture or "")
             findings.setdefault(ident, finding)  # the same advisory from two sources: once
     return sorted(
@@ -110,13 +105,71 @@ def match_packages(
     )
 
 
-def _finding(
-    package: Package,
-    key: EcosystemKey,
-    installed: str,
-    entry: AffectedEntry,
-    compare: Callable[[str, str], int],
-) -> Finding | None:
+@dataclass(frozen=True)
+class Assessment:
+    """One advisory's verdict on one (ecosystem, source package, version): the same for
+    every image that ships that version, so it is worked out once."""
+
+    entry: AffectedEntry
+    fixed_version: str | None
+    fix_state: FixState
+    severity: SeverityInfo
+    aliases: tuple[str, ...]
+
+    def finding_for(self, package: Package, key: EcosystemKey) -> Finding:
+        entry = self.entry
+        return Finding(
+            id=entry.record_id,
+            aliases=self.aliases,
+            package=package.name,
+            package_type=package.type.value,
+            source_name=key.name if key.name != package.name else None,
+            installed_version=package.version,
+            fixed_version=self.fixed_version,
+            fix_state=self.fix_state,
+            severity=self.severity,
+            ecosystem=key.ecosystem,
+            purl=package.purl,
+            layer=package.layer,
+            summary=entry.summary,
+            db_source=entry.source,
+            db_version=entry.source_version,
+        )
+
+
+class Matcher:
+    """Index lookups and verdicts, memoised per (ecosystem, package[, version])."""
+
+    def __init__(self, lookup: Lookup, compare_for: CompareFor) -> None:
+        self.lookup = lookup
+        self.compare_for = compare_for
+        self._entries: dict[tuple[str, str], Sequence[AffectedEntry]] = {}
+        self._assessed: dict[tuple[str, str, str], list[Assessment]] = {}
+
+    def assess(self, key: EcosystemKey, installed: str) -> list[Assessment]:
+        memo = (key.ecosystem, key.name, installed)
+        found = self._assessed.get(memo)
+        if found is not None:
+            return found
+        entries = self._entries.get((key.ecosystem, key.name))
+        if entries is None:
+            entries = self._entries[(key.ecosystem, key.name)] = self.lookup(
+                key.ecosystem, key.name
+            )
+        found = []
+        if entries:
+            compare = self.compare_for(key.base)
+            for entry in entries:
+                assessment = _assess(installed, entry, compare)
+                if assessment is not None:
+                    found.append(assessment)
+        self._assessed[memo] = found
+        return found
+
+
+def _assess(
+    installed: str, entry: AffectedEntry, compare: Callable[[str, str], int]
+) -> Assessment | None:
     affected = {
         "ranges": entry.ranges,
         "versions": entry.versions,
@@ -132,22 +185,12 @@ def _finding(
         "severity": entry.severity,
         "database_specific": entry.record_database_specific,
     }
-    return Finding(
-        id=entry.record_id,
-        aliases=tuple(sorted(set(entry.aliases) | set(entry.upstream) - {entry.record_id})),
-        package=package.name,
-        package_type=package.type.value,
-        source_name=key.name if key.name != package.name else None,
-        installed_version=package.version,
+    return Assessment(
+        entry=entry,
         fixed_version=verdict.fixed_version,
         fix_state=fix_state(verdict.fixed_version, affected),
         severity=record_severity(record, affected),
-        ecosystem=key.ecosystem,
-        purl=package.purl,
-        layer=package.layer,
-        summary=entry.summary,
-        db_source=entry.source,
-        db_version=entry.source_version,
+        aliases=tuple(sorted(set(entry.aliases) | set(entry.upstream) - {entry.record_id})),
     )
 
 
