@@ -71,6 +71,10 @@ def test_alpine_findings_fix_state_and_counts(cli, layouts: dict[str, str]) -> N
     assert not any(package == "zlib" for package, _, _ in found)
     assert all(v["fix_state"] == "fixed" for v in doc["vulnerabilities"])
     assert all("CVE-" in " ".join(v["aliases"]) for v in doc["vulnerabilities"])
+    # The secdb has no severity; the NVD-derived record of the alias has (NVD: 7.4 HIGH).
+    x400 = next(v for v in doc["vulnerabilities"] if v["id"] == "ALPINE-CVE-2023-0286")
+    assert (x400["severity"], x400["cvss_score"]) == ("HIGH", 7.4)
+    assert x400["severity_source"] == "CVSS_V3 of CVE-2023-0286"
     assert doc["counts"]["all"] == doc["counts"]["fixable"]
     assert sum(doc["counts"]["all"].values()) == len(doc["vulnerabilities"]) == 10
     assert doc["databases"][0]["version"] == doc["vulnerabilities"][0]["db_version"]

@@ -8,6 +8,7 @@ both the "all" and the "fixable" views.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -85,8 +86,11 @@ def _match(
     store: Store, sboms: list[ImageSbom]
 ) -> tuple[list[tuple[ImageSbom, list[Finding]]], DbStatus]:
     from imagetrust.vulndb.query import db_status
-    from imagetrust.vulndb.scan import match_packages, store_lookup
+    from imagetrust.vulndb.scan import match_packages, store_matcher
     from imagetrust.vulndb.versions import compare
+
+    def compare_for(base: str) -> Callable[[str, str], int]:
+        return lambda a, b: compare(base, a, b)
 
     with store.read() as conn:
         status = db_status(conn)
@@ -95,14 +99,11 @@ def _match(
                 "the vulnerability database is empty",
                 hint="import OSV or Alpine secdb data first: imagetrust db import PATH",
             )
-        lookup = store_lookup(conn)
+        matcher = store_matcher(conn, compare_for)
         results = []
         for sbom in sboms:
             findings = match_packages(
-                sbom.packages,
-                sbom.os,
-                lookup,
-                lambda base: lambda a, b: compare(base, a, b),
+                sbom.packages, sbom.os, matcher.lookup, compare_for, matcher=matcher
             )
             results.append((sbom, findings))
     return results, status

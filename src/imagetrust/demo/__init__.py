@@ -232,7 +232,7 @@ def _scan_step(
     """Import the bundled advisories, then match every demo image's packages against them."""
     from imagetrust.sbom.stored import save_sbom
     from imagetrust.vulndb.importer import import_path
-    from imagetrust.vulndb.scan import counts, match_packages, store_lookup
+    from imagetrust.vulndb.scan import counts, match_packages, store_matcher
     from imagetrust.vulndb.versions import compare
 
     for _, sbom in sboms:  # stored, so later runs re-match without reading any layer
@@ -248,10 +248,10 @@ def _scan_step(
     )
     documents = []
     with store.read() as conn:
-        lookup = store_lookup(conn)
+        matcher = store_matcher(conn, lambda base: lambda a, b: compare(base, a, b))
         for image, sbom in sboms:
             findings = match_packages(
-                sbom.packages, sbom.os, lookup, lambda base: lambda a, b: compare(base, a, b)
+                sbom.packages, sbom.os, matcher.lookup, matcher.compare_for, matcher=matcher
             )
             totals = counts(findings)
             documents.append(

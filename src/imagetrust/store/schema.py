@@ -254,3 +254,6 @@ image_sboms = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("digest", "analyser_version", name="uq_image_sboms_digest_analyser"),
 )
+
+# Severity by alias looks records up by id alone (``CVE-...``), across sources.
+Index("ix_vuln_records_record_id", vuln_records.c.record_id)

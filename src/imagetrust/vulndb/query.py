@@ -167,3 +167,19 @@ def db_status(conn: Connection) -> DbStatus:
         affected_entries=int(entries),
         per_ecosystem=per_ecosystem,
     )
+
+
+def records_by_id(conn: Connection, record_id: str) -> list[dict[str, Any]]:
+    """The record-level facts (id, severity, database_specific) of every non-withdrawn
+    record with this id, from any source: for severity by alias (``CVE-...``)."""
+    rows = conn.execute(
+        select(
+            vuln_records.c.record_id,
+            vuln_records.c.severity,
+            vuln_records.c.database_specific,
+        ).where(vuln_records.c.record_id == record_id, vuln_records.c.withdrawn.is_(None))
+    )
+    return [
+        {"id": row.record_id, "severity": row.severity, "database_specific": row.database_specific}
+        for row in rows
+    ]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from imagetrust.sbom.models import ImageSbom
-from imagetrust.vulndb.scan import Finding, Matcher, match_packages, store_lookup
+from imagetrust.vulndb.scan import Finding, match_packages, store_matcher
 from imagetrust.vulndb.versions import compare
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def _compare_for(base: str) -> Callable[[str, str], int]:
 def rematch(
     conn: Connection, sboms: Iterable[ImageSbom]
 ) -> Iterator[tuple[ImageSbom, list[Finding]]]:
-    lookup = store_lookup(conn)
-    matcher = Matcher(lookup, _compare_for)
+    matcher = store_matcher(conn, _compare_for)
+    lookup = matcher.lookup
     for sbom in sboms:
         yield sbom, match_packages(sbom.packages, sbom.os, lookup, _compare_for, matcher=matcher)

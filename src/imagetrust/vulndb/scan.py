@@ -9,13 +9,18 @@ state, so one scan answers both the "all" and the "ignore unfixed" view.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from imagetrust.sbom.models import OsRelease, Package, PackageType
 from imagetrust.vulndb.fixstate import FixState, fix_state
 from imagetrust.vulndb.match import EcosystemKey, ecosystem_key, evaluate
-from imagetrust.vulndb.severity import Severity, SeverityInfo, record_severity
+from imagetrust.vulndb.severity import (
+    UNKNOWN_SEVERITY,
+    Severity,
+    SeverityInfo,
+    record_severity,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -138,13 +143,26 @@ class Assessment:
 
 
 class Matcher:
-    """Index lookups and verdicts, memoised per (ecosystem, package[, version])."""
+    """Index lookups and verdicts, memoised per (ecosystem, package[, version]).
 
-    def __init__(self, lookup: Lookup, compare_for: CompareFor) -> None:
+    ``by_id`` finds records by id. Some feeds carry no severity at all (Alpine secdb): a
+    finding whose own record says nothing takes the severity of the record its alias names
+    (``CVE-2023-0286`` from an NVD-derived OSV record), as grype and trivy do with NVD, and
+    says so in ``severity.source``.
+    """
+
+    def __init__(
+        self,
+        lookup: Lookup,
+        compare_for: CompareFor,
+        by_id: Callable[[str], list[dict[str, Any]]] | None = None,
+    ) -> None:
         self.lookup = lookup
         self.compare_for = compare_for
+        self.by_id = by_id
         self._entries: dict[tuple[str, str], Sequence[AffectedEntry]] = {}
         self._assessed: dict[tuple[str, str, str], list[Assessment]] = {}
+        self._alias_severity: dict[str, SeverityInfo] = {}
 
     def assess(self, key: EcosystemKey, installed: str) -> list[Assessment]:
         memo = (key.ecosystem, key.name, installed)
@@ -162,9 +180,26 @@ class Matcher:
             for entry in entries:
                 assessment = _assess(installed, entry, compare)
                 if assessment is not None:
-                    found.append(assessment)
+                    found.append(self._with_alias_severity(assessment))
         self._assessed[memo] = found
         return found
+
+    def _with_alias_severity(self, assessment: Assessment) -> Assessment:
+        if assessment.severity.level is not Severity.UNKNOWN or self.by_id is None:
+            return assessment
+        for alias in sorted(assessment.aliases, key=lambda a: not a.startswith("CVE-")):
+            info = self._alias_severity.get(alias)
+            if info is None:
+                info = UNKNOWN_SEVERITY
+                for record in self.by_id(alias):
+                    candidate = record_severity(record)
+                    if candidate.level is not Severity.UNKNOWN:
+                        info = replace(candidate, source=f"{candidate.source} of {alias}")
+                        break
+                self._alias_severity[alias] = info
+            if info.level is not Severity.UNKNOWN:
+                return replace(assessment, severity=info)
+        return assessment
 
 
 def _assess(
@@ -198,6 +233,13 @@ def store_lookup(conn: Connection) -> Lookup:
     from imagetrust.vulndb.query import affected_records
 
     return lambda ecosystem, name: affected_records(conn, ecosystem, name)
+
+
+def store_matcher(conn: Connection, compare_for: CompareFor) -> Matcher:
+    """A matcher over the store: the (ecosystem, package) index and records by id."""
+    from imagetrust.vulndb.query import records_by_id
+
+    return Matcher(store_lookup(conn), compare_for, lambda ident: records_by_id(conn, ident))
 
 
 def counts(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:

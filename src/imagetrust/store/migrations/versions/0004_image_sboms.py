@@ -1,4 +1,5 @@
-"""sbom: stored SBOMs, one per platform manifest digest and analyser version.
+"""sbom: stored SBOMs, one per platform manifest digest and analyser version; vulndb: an
+index on record ids, for severity by alias.
 
 Revision ID: 0004
 Revises: 0003
@@ -31,7 +32,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_image_sboms"),
         sa.UniqueConstraint("digest", "analyser_version", name="uq_image_sboms_digest_analyser"),
     )
+    op.create_index("ix_vuln_records_record_id", "vuln_records", ["record_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_vuln_records_record_id", table_name="vuln_records")
     op.drop_table("image_sboms")
