@@ -60,12 +60,7 @@ def sbom(
     state: CliState = ctx.obj
     selection = PlatformSelection.parse(platform)
     settings = state.settings
-    limits = LayerLimits(
-        max_file_bytes=settings.sbom.max_file_bytes,
-        max_layer_bytes=settings.sbom.max_layer_bytes,
-        max_entries=settings.sbom.max_entries,
-        max_ratio=settings.sbom.max_ratio,
-    )
+    limits = LayerLimits.from_settings(settings.sbom)
     cache = None if no_cache else LayerCache.in_home(state.home)
     console = stderr_console()
     quiet = state.verbosity < 0

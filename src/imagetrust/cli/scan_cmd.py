@@ -159,12 +159,7 @@ def _sboms(state: CliState, ref: str, platform: str | None) -> list[ImageSbom]:
     from imagetrust.sbom.models import LayerLimits
 
     settings = state.settings
-    limits = LayerLimits(
-        max_file_bytes=settings.sbom.max_file_bytes,
-        max_layer_bytes=settings.sbom.max_layer_bytes,
-        max_entries=settings.sbom.max_entries,
-        max_ratio=settings.sbom.max_ratio,
-    )
+    limits = LayerLimits.from_settings(settings.sbom)
     analyser = ImageAnalyser(LayerCache.in_home(state.home), SbomOptions(limits=limits))
     with OciSession(settings) as session, session.open(ref) as source:
         return analyser.analyse(source, PlatformSelection.parse(platform))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from imagetrust.errors import ImagetrustError
+
+if TYPE_CHECKING:
+    from imagetrust.config import SbomSettings
 
 
 class SbomError(ImagetrustError):
@@ -81,6 +85,15 @@ class LayerLimits:
     max_entries: int = 2_000_000
     max_ratio: float = 1000.0
     ratio_floor: int = 256 << 20
+
+    @classmethod
+    def from_settings(cls, settings: SbomSettings) -> LayerLimits:
+        return cls(
+            max_file_bytes=settings.max_file_bytes,
+            max_layer_bytes=settings.max_layer_bytes,
+            max_entries=settings.max_entries,
+            max_ratio=settings.max_ratio,
+        )
 
 
 @dataclass(frozen=True)
