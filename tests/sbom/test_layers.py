@@ -654,3 +654,13 @@ def _unused(_: Cataloger) -> None:  # the fakes satisfy the protocol (checked by
 _unused(WantPaths([]))
 _unused(HashSniffer())
 _unused(Failing())
+
+
+def test_fact_lists_are_capped_and_the_rest_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(layers, "MAX_FACTS", 3)
+    layer = Layer()
+    for number in range(5):
+        layer.add_file(f"usr/bin/su{number}", "x", mode=0o4755)
+    analysis = analyse(compress(layer.tar_bytes(), "gzip"))
+    assert analysis.setuid == ["usr/bin/su0", "usr/bin/su1", "usr/bin/su2"]
+    assert analysis.skipped["facts-over-limit"] == 2

@@ -43,6 +43,7 @@ ANALYSER_VERSION = "layers-1"
 # off by default; it stays for machines and streams where it pays (and is tested).
 USE_WORKER_THREAD = False
 _THREAD_MIN = 2 << 20  # below this (compressed) size a worker thread never pays
+MAX_FACTS = 10_000  # per list and layer: a hostile layer cannot grow them without bound
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
 _META_WHITEOUT = ".wh..wh."  # aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not whiteouts
@@ -172,7 +173,7 @@ class _Walk:
                 self._file(tar, path, member)
             elif kind is tarstream.DIR:
                 if mode & 0o002 and not mode & 0o1000:
-                    analysis.world_writable.append(path)
+                    self._fact(analysis.world_writable, path)
             elif kind is tarstream.SYMLINK:
                 if link_escapes(path, member.linkname):
                     self.skip("link-escape")
@@ -207,11 +208,17 @@ class _Walk:
     def _facts(self, path: str, mode: int) -> None:
         analysis = self.analysis
         if mode & 0o4000:
-            analysis.setuid.append(path)
+            self._fact(analysis.setuid, path)
         if mode & 0o2000:
-            analysis.setgid.append(path)
+            self._fact(analysis.setgid, path)
         if mode & 0o002:
-            analysis.world_writable.append(path)
+            self._fact(analysis.world_writable, path)
+
+    def _fact(self, facts: list[str], path: str) -> None:
+        if len(facts) < MAX_FACTS:
+            facts.append(path)
+        else:
+            self.skip("facts-over-limit")
 
     def _hardlink(self, path: str, member: tarstream.Member) -> None:
         target = normalise(member.linkname)
