@@ -12,6 +12,11 @@ from imagetrust.errors import EXIT_FAILURE, ImagetrustError
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
+    # Pydantic looks for third-party plugins in every installed distribution's entry points
+    # on first use (~20 ms); imagetrust uses none, so a command need not pay for the search.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from imagetrust.cli.app import app
     from imagetrust.cli.state import DEBUG
     from imagetrust.logs import redact
