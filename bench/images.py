@@ -50,7 +50,8 @@ from imagetrust.oci.models import Descriptor
 CACHE_ENV = "IMAGETRUST_BENCH_CACHE"
 DEFAULT_CACHE = Path("/var/cache/imagetrust-bench")
 SUITE = "bookworm"
-MIRROR = "its default mirror"
+# debootstrap's own default mirror unless one is named (e.g. a local or company mirror).
+MIRROR = os.environ.get("IMAGETRUST_BENCH_MIRROR") or None
 TAG = "bookworm-minbase"
 GZIP_LEVEL = 6
 # Bump when the layer writer changes in a way that changes the blob: it is part of the key.
@@ -116,7 +117,7 @@ def debootstrap_rootfs(cache: Path, *, log: Any = sys.stderr) -> Rootfs:
     """
     base = cache / f"debian-{SUITE}-minbase"
     root = base / "rootfs"
-    description = f"Debian 12 ({SUITE}) minbase, debootstrap from {MIRROR}"
+    description = f"Debian 12 ({SUITE}) minbase, debootstrap from {MIRROR or 'its default mirror'}"
     if (root / "var/lib/dpkg/status").is_file():
         return Rootfs(root, False, description)
     tool = shutil.which("debootstrap")
@@ -128,8 +129,9 @@ def debootstrap_rootfs(cache: Path, *, log: Any = sys.stderr) -> Rootfs:
     if partial.exists():
         shutil.rmtree(partial)
     base.mkdir(parents=True, exist_ok=True)
-    print(f"downloading: debootstrap --variant=minbase {SUITE} from {MIRROR} ...", file=log)
-    command = [tool, "--variant=minbase", SUITE, str(partial), MIRROR]
+    where = MIRROR or "debootstrap's default mirror"
+    print(f"downloading: debootstrap --variant=minbase {SUITE} from {where} ...", file=log)
+    command = [tool, "--variant=minbase", SUITE, str(partial), *([MIRROR] if MIRROR else [])]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
