@@ -183,3 +183,58 @@ def test_ecosystem_key(
     package: Package, os_release: OsRelease | None, expected: EcosystemKey | None
 ) -> None:
     assert ecosystem_key(package, os_release) == expected
+
+
+def test_go_stdlib_versions_match_without_their_go_prefix() -> None:
+    from imagetrust.vulndb.scan import match_packages
+    from imagetrust.vulndb.versions import compare
+
+    # GO-2023-2185 shape: net/http in the standard library, fixed in 1.20.11 and 1.21.4.
+    entry = {
+        "ranges": [
+            {
+                "type": "SEMVER",
+                "events": [
+                    {"introduced": "0"},
+                    {"fixed": "1.20.11"},
+                    {"introduced": "1.21.0-0"},
+                    {"fixed": "1.21.4"},
+                ],
+            }
+        ]
+    }
+
+    from imagetrust.vulndb.query import AffectedEntry
+
+    record = AffectedEntry(
+        record_id="GO-2023-2185",
+        source="test",
+        source_version=None,
+        modified=None,
+        published=None,
+        withdrawn=None,
+        aliases=[],
+        upstream=[],
+        summary=None,
+        severity=[],
+        record_database_specific=None,
+        ecosystem="Go",
+        package="stdlib",
+        purl=None,
+        ranges=entry["ranges"],
+        versions=[],
+        affected_severity=[],
+        ecosystem_specific=None,
+        database_specific=None,
+    )
+
+    stdlib = Package("stdlib", "go1.21.1", PackageType.GO, purl="pkg:golang/stdlib@1.21.1")
+    findings = match_packages(
+        [stdlib],
+        None,
+        lambda ecosystem, name: [record] if (ecosystem, name) == ("Go", "stdlib") else [],
+        lambda base: lambda a, b: compare(base, a, b),
+    )
+    assert [(f.id, f.installed_version, f.fixed_version) for f in findings] == [
+        ("GO-2023-2185", "go1.21.1", "1.21.4")
+    ]

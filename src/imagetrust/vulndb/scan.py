@@ -100,6 +100,8 @@ def match_packages(
         installed = package.version
         if package.type in _DISTRO_TYPES and package.source_version:
             installed = package.source_version
+        elif package.type is PackageType.GO and package.name == "stdlib":
+            installed = installed.removeprefix("go")  # build info says go1.22.1, OSV 1.22.1
         for assessment in matcher.assess(key, installed):
             finding = assessment.finding_for(package, key)
             ident = (finding.id, package.name, package.version, package.architecture or "")
