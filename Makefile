@@ -48,6 +48,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/layers.py
 	$(BIN)/python bench/sbom.py
+	$(BIN)/python bench/sbom_inprocess.py
 	$(BIN)/python bench/rematch.py --skip-build
 
 # Re-resolve the locks after changing dependencies in pyproject.toml.
