@@ -186,8 +186,8 @@ def test_ecosystem_key(
 
 
 def test_go_stdlib_versions_match_without_their_go_prefix() -> None:
-    from imagetrust.vulndb.scan import match_packages
-    from imagetrust.vulndb.versions import compare
+    from imagetrust.vulndb.scan import Matcher, match_packages
+    from imagetrust.vulndb.versions import comparator
 
     # GO-2023-2185 shape: net/http in the standard library, fixed in 1.20.11 and 1.21.4.
     entry = {
@@ -229,12 +229,11 @@ def test_go_stdlib_versions_match_without_their_go_prefix() -> None:
     )
 
     stdlib = Package("stdlib", "go1.21.1", PackageType.GO, purl="pkg:golang/stdlib@1.21.1")
-    findings = match_packages(
-        [stdlib],
-        None,
+    matcher = Matcher(
         lambda ecosystem, name: [record] if (ecosystem, name) == ("Go", "stdlib") else [],
-        lambda base: lambda a, b: compare(base, a, b),
+        comparator,
     )
+    findings = match_packages([stdlib], None, matcher)
     assert [(f.id, f.installed_version, f.fixed_version) for f in findings] == [
         ("GO-2023-2185", "go1.21.1", "1.21.4")
     ]

@@ -135,7 +135,7 @@ def test_stored_sboms_rematch_a_changed_database_without_any_image(  # type: ign
 
     from imagetrust.sbom.stored import stored_sboms
     from imagetrust.store.database import Store
-    from imagetrust.vulndb.rematch import rematch
+    from imagetrust.vulndb.scan import match_sboms
 
     assert cli("db", "import", str(VULNDB))[0] == 0
     assert cli("scan", layouts["alpine"], "-f", "json")[0] == 0
@@ -158,7 +158,7 @@ def test_stored_sboms_rematch_a_changed_database_without_any_image(  # type: ign
     (tmp_path / "new.json").write_text(json.dumps(advisory))
     assert cli("db", "import", str(tmp_path / "new.json"), "--name", "extra")[0] == 0
     with Store.open(store_url) as store, store.read() as conn:
-        results = list(rematch(conn, stored_sboms(conn)))
+        results = list(match_sboms(conn, stored_sboms(conn)))
     (sbom, findings) = results[0]
     assert len(results) == 1 and sbom.os is not None and sbom.os.id == "alpine"
     new = [f for f in findings if f.id == "TEST-2026-0001"]

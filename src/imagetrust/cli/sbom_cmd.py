@@ -51,17 +51,9 @@ def sbom(
     ] = False,
 ) -> None:
     """List the packages in an image (OS and language packages), layer by layer."""
-    from imagetrust.oci.image import PlatformSelection
-    from imagetrust.oci.sources import OciSession
-    from imagetrust.sbom.analyse import ImageAnalyser, SbomOptions
-    from imagetrust.sbom.cache import LayerCache
-    from imagetrust.sbom.models import LayerLimits
+    from imagetrust.cli.analysis import analyse_reference
 
     state: CliState = ctx.obj
-    selection = PlatformSelection.parse(platform)
-    settings = state.settings
-    limits = LayerLimits.from_settings(settings.sbom)
-    cache = None if no_cache else LayerCache.in_home(state.home)
     console = stderr_console()
     quiet = state.verbosity < 0
 
@@ -70,11 +62,9 @@ def sbom(
             how = "cached" if cached else "analysed"
             console.print(f"layer {descriptor.digest[:19]}… {how}", highlight=False)
 
-    analyser = ImageAnalyser(
-        cache, SbomOptions(limits=limits, reanalyse=reanalyse), on_layer=on_layer
+    sboms = analyse_reference(
+        state, ref, platform, reanalyse=reanalyse, use_cache=not no_cache, on_layer=on_layer
     )
-    with OciSession(settings) as session, session.open(ref) as source:
-        sboms = analyser.analyse(source, selection)
     if fmt in (SbomFormat.CYCLONEDX_JSON, SbomFormat.SPDX_JSON) and len(sboms) != 1:
         raise UsageError(
             f"{fmt.value} describes one image; {len(sboms)} platforms were selected",

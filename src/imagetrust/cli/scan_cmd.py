@@ -8,7 +8,6 @@ both the "all" and the "fixable" views.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -86,11 +85,7 @@ def _match(
     store: Store, sboms: list[ImageSbom]
 ) -> tuple[list[tuple[ImageSbom, list[Finding]]], DbStatus]:
     from imagetrust.vulndb.query import db_status
-    from imagetrust.vulndb.scan import match_packages, store_matcher
-    from imagetrust.vulndb.versions import compare
-
-    def compare_for(base: str) -> Callable[[str, str], int]:
-        return lambda a, b: compare(base, a, b)
+    from imagetrust.vulndb.scan import match_sboms
 
     with store.read() as conn:
         status = db_status(conn)
@@ -99,13 +94,7 @@ def _match(
                 "the vulnerability database is empty",
                 hint="import OSV or Alpine secdb data first: imagetrust db import PATH",
             )
-        matcher = store_matcher(conn, compare_for)
-        results = []
-        for sbom in sboms:
-            findings = match_packages(
-                sbom.packages, sbom.os, matcher.lookup, compare_for, matcher=matcher
-            )
-            results.append((sbom, findings))
+        results = list(match_sboms(conn, sboms))
     return results, status
 
 
@@ -147,22 +136,13 @@ def _report(
 
 
 def _sboms(state: CliState, ref: str, platform: str | None) -> list[ImageSbom]:
-    from imagetrust.oci.image import PlatformSelection
-
     if ref.startswith("sbom:"):
         from imagetrust.sbom.formats.read import read_sbom_file
 
         return [read_sbom_file(ref[len("sbom:") :])]
-    from imagetrust.oci.sources import OciSession
-    from imagetrust.sbom.analyse import ImageAnalyser, SbomOptions
-    from imagetrust.sbom.cache import LayerCache
-    from imagetrust.sbom.models import LayerLimits
+    from imagetrust.cli.analysis import analyse_reference
 
-    settings = state.settings
-    limits = LayerLimits.from_settings(settings.sbom)
-    analyser = ImageAnalyser(LayerCache.in_home(state.home), SbomOptions(limits=limits))
-    with OciSession(settings) as session, session.open(ref) as source:
-        return analyser.analyse(source, PlatformSelection.parse(platform))
+    return analyse_reference(state, ref, platform)
 
 
 def _image_doc(

@@ -232,8 +232,7 @@ def _scan_step(
     """Import the bundled advisories, then match every demo image's packages against them."""
     from imagetrust.sbom.stored import save_sbom
     from imagetrust.vulndb.importer import import_path
-    from imagetrust.vulndb.scan import counts, match_packages, store_matcher
-    from imagetrust.vulndb.versions import compare
+    from imagetrust.vulndb.scan import counts, match_sboms
 
     for _, sbom in sboms:  # stored, so later runs re-match without reading any layer
         with store.transaction() as conn:
@@ -248,11 +247,9 @@ def _scan_step(
     )
     documents = []
     with store.read() as conn:
-        matcher = store_matcher(conn, lambda base: lambda a, b: compare(base, a, b))
-        for image, sbom in sboms:
-            findings = match_packages(
-                sbom.packages, sbom.os, matcher.lookup, matcher.compare_for, matcher=matcher
-            )
+        images = [image for image, _ in sboms]
+        matched = match_sboms(conn, [sbom for _, sbom in sboms])
+        for image, (sbom, findings) in zip(images, matched, strict=True):
             totals = counts(findings)
             documents.append(
                 {

@@ -25,7 +25,6 @@ from imagetrust.sbom.models import (
     CatalogerError,
     ImageSbom,
     LayerAnalysis,
-    LayerError,
     LayerLimits,
     LayerSummary,
     OsRelease,
@@ -143,22 +142,17 @@ class ImageAnalyser:
             if self.on_layer:
                 self.on_layer(descriptor, True)
             return cached, True
-        try:
-            analysis = source.consume_blob(
-                descriptor,
-                lambda stream: analyse_layer(
-                    stream,
-                    digest=digest,
-                    media_type=descriptor.media_type or None,
-                    catalogers=self.options.catalogers,
-                    limits=self.options.limits,
-                    compressed_size=descriptor.size,
-                ),
-            )
-        except LayerError:
-            raise
-        except CatalogerError as exc:  # pragma: no cover - the walker records these itself
-            raise LayerError(f"layer {digest}: {exc.message}") from None
+        analysis = source.consume_blob(
+            descriptor,
+            lambda stream: analyse_layer(
+                stream,
+                digest=digest,
+                media_type=descriptor.media_type or None,
+                catalogers=self.options.catalogers,
+                limits=self.options.limits,
+                compressed_size=descriptor.size,
+            ),
+        )
         analysis.analyser_version = self.version
         if self.cache is not None:
             try:

@@ -8,11 +8,11 @@ state, so one scan answers both the "all" and the "ignore unfixed" view.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from imagetrust.sbom.models import OsRelease, Package, PackageType
+from imagetrust.sbom.models import ImageSbom, OsRelease, Package, PackageType
 from imagetrust.vulndb.fixstate import FixState, fix_state
 from imagetrust.vulndb.match import EcosystemKey, ecosystem_key, evaluate
 from imagetrust.vulndb.severity import (
@@ -80,17 +80,10 @@ CompareFor = Callable[[str], Callable[[str, str], int]]
 
 
 def match_packages(
-    packages: Iterable[Package],
-    os_release: OsRelease | None,
-    lookup: Lookup,
-    compare_for: CompareFor,
-    *,
-    matcher: Matcher | None = None,
+    packages: Iterable[Package], os_release: OsRelease | None, matcher: Matcher
 ) -> list[Finding]:
-    """Findings for ``packages``; ``lookup(ecosystem, name)`` reads the index,
-    ``compare_for(ecosystem_base)`` gives the ecosystem's version order. Pass one
-    ``matcher`` for many images: what it learnt about a package version is reused."""
-    matcher = matcher or Matcher(lookup, compare_for)
+    """Findings for ``packages``; share one ``matcher`` across images, so what it learnt
+    about a package version is reused."""
     findings: dict[tuple[str, str, str, str], Finding] = {}
     for package in packages:
         key = ecosystem_key(package, os_release)
@@ -237,11 +230,27 @@ def store_lookup(conn: Connection) -> Lookup:
     return lambda ecosystem, name: affected_records(conn, ecosystem, name)
 
 
-def store_matcher(conn: Connection, compare_for: CompareFor) -> Matcher:
+def store_matcher(conn: Connection) -> Matcher:
     """A matcher over the store: the (ecosystem, package) index and records by id."""
     from imagetrust.vulndb.query import records_by_id
+    from imagetrust.vulndb.versions import comparator
 
-    return Matcher(store_lookup(conn), compare_for, lambda ident: records_by_id(conn, ident))
+    return Matcher(store_lookup(conn), comparator, lambda ident: records_by_id(conn, ident))
+
+
+def match_sboms(
+    conn: Connection, sboms: Iterable[ImageSbom]
+) -> Iterator[tuple[ImageSbom, list[Finding]]]:
+    """Each SBOM with its findings, against the database as it is now.
+
+    Used for a fresh scan and for re-matching stored SBOMs after ``db import`` alike: no
+    layer, no registry, no blob is read. Lookups and verdicts are shared across images
+    (official images share most of their package versions), so the cost grows with the
+    number of distinct package versions, not with images times packages.
+    """
+    matcher = store_matcher(conn)
+    for sbom in sboms:
+        yield sbom, match_packages(sbom.packages, sbom.os, matcher)
 
 
 def counts(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:

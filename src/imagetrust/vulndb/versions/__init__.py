@@ -90,4 +90,9 @@ def compare(ecosystem: str, a: str, b: str) -> int:
     return 1 if ka > kb else 0
 
 
-__all__ = ["ECOSYSTEMS", "compare", "key_function", "sort_key"]
+def comparator(ecosystem: str) -> Callable[[str, str], int]:
+    """``compare`` bound to one ecosystem: the version order a matcher asks for."""
+    return lambda a, b: compare(ecosystem, a, b)
+
+
+__all__ = ["ECOSYSTEMS", "comparator", "compare", "key_function", "sort_key"]
