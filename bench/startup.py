@@ -33,6 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="imagetrust-bench-")
     env = {**os.environ, "IMAGETRUST_HOME": home}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # time cached bytecode, as an install has it
     py = sys.executable
     subprocess.run(
         [py, "-m", "imagetrust", "store", "migrate"], check=True, env=env, stdout=subprocess.DEVNULL

@@ -136,3 +136,30 @@ def test_bad_environment_setting_is_reported() -> None:
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "absent.toml", environ={})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "where"),
+    [
+        ("IMAGETRUST_SBOM_MAX_RATIO", "1", "sbom.max_ratio"),
+        ("IMAGETRUST_REGISTRY_MAX_PULLS", "-1", "registry.max_pulls"),
+        ("IMAGETRUST_SOURCES_MAX_ARCHIVE_BYTES", "0", "sources.max_archive_bytes"),
+        ("IMAGETRUST_HTTP_MAX_WAIT", "-0.5", "http.max_wait"),
+    ],
+)
+def test_every_bound_is_enforced(name: str, value: str, where: str) -> None:
+    with pytest.raises(ConfigError, match=rf"invalid setting {where}: Input should be greater"):
+        load_settings(None, environ={name: value})
+
+
+def test_settings_without_file_or_environment_do_not_load_pydantic() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from imagetrust.config import load_settings; "
+        "s = load_settings(None, environ={}); "
+        "print(s.http.timeout, 'pydantic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["30.0", "False"]

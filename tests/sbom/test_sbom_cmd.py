@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,33 @@ def test_table_output_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 1 and err.startswith("error: ") and out == ""
     code, _, err = run(capsys, "sbom", "x", "--format", "xml")
     assert code == 2
+
+
+def test_a_warm_sbom_loads_no_heavy_library(tmp_path: Path) -> None:
+    """A cached image's SBOM costs start-up more than work: keep that start-up lean."""
+    import subprocess
+    import sys
+
+    from imagetrust.oci.builder import write_oci_layout
+
+    built = build_image(ImageSpec(layers=[Layer.from_dir(ROOTFS / "debian12")]))
+    write_oci_layout(built, tmp_path / "layout", tag="a")
+    argv = ["--home", str(tmp_path / "home"), "sbom", f"oci-layout:{tmp_path / 'layout'}:a"]
+    code = (
+        "import io, sys\n"
+        "from imagetrust.cli.main import main\n"
+        "real, sys.stdout = sys.stdout, io.StringIO()\n"
+        f"status = main({[*argv, '--format', 'json']!r})\n"
+        "sys.stdout = real\n"
+        "heavy = {'pydantic', 'rich', 'httpx', 'sqlalchemy', 'cyclonedx'}\n"
+        "print(status, sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGETRUST_")}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+        )
+        for _ in range(2)
+    ]
+    assert "analysed" in runs[0].stderr and "cached" in runs[1].stderr, runs[1].stderr
+    assert [run.stdout.strip() for run in runs] == ["0 []", "0 []"]

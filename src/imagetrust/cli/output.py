@@ -57,6 +57,16 @@ def stdout_console() -> Console:
     return Console(highlight=False, soft_wrap=False, width=width)
 
 
+def say(text: str) -> None:
+    """One plain line on stderr, for status and problems that need no styling.
+
+    Commands whose result may come straight from a cache (a warm ``sbom``) use this rather
+    than a Rich console, whose import alone costs about as much as the cached work.
+    """
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
 def stderr_console() -> Console:
     from rich.console import Console
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from imagetrust.cli.options import ImageRef, PlatformOption
-from imagetrust.cli.output import emit_json, print_key_values, stderr_console, stdout_console
+from imagetrust.cli.output import emit_json, print_key_values, say, stdout_console
 from imagetrust.cli.state import CliState
 from imagetrust.errors import ImagetrustError, UsageError
 
@@ -54,13 +54,12 @@ def sbom(
     from imagetrust.cli.analysis import analyse_reference
 
     state: CliState = ctx.obj
-    console = stderr_console()
     quiet = state.verbosity < 0
 
     def on_layer(descriptor: Any, cached: bool) -> None:
         if not quiet:
             how = "cached" if cached else "analysed"
-            console.print(f"layer {descriptor.digest[:19]}… {how}", highlight=False)
+            say(f"layer {descriptor.digest[:19]}… {how}")
 
     sboms = analyse_reference(
         state, ref, platform, reanalyse=reanalyse, use_cache=not no_cache, on_layer=on_layer
@@ -74,7 +73,7 @@ def sbom(
     problems = [f"{s.platform}: {e}" for s in sboms for e in s.errors]
     if problems:
         for problem in problems[1:]:
-            console.print(f"error: {problem}", highlight=False, markup=False)
+            say(f"error: {problem}")
         raise SbomProblemsError(problems[0])
 
 

@@ -11,14 +11,15 @@ are keys, not software, and would only ever produce noise for vulnerability matc
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from packageurl import PackageURL
 
 from imagetrust.sbom.catalogers.base import BaseCataloger, Want
-from imagetrust.sbom.catalogers.rpm.bdb import is_bdb_hash, read_bdb
-from imagetrust.sbom.catalogers.rpm.header import RpmHeader, parse_header
-from imagetrust.sbom.catalogers.rpm.ndb import NDB_MAGIC, read_ndb
-from imagetrust.sbom.catalogers.rpm.sqlite import SQLITE_MAGIC, read_sqlite
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
+
+if TYPE_CHECKING:
+    from imagetrust.sbom.catalogers.rpm.header import RpmHeader
 
 RPM_DATABASES = frozenset(
     f"{directory}/{name}"
@@ -30,6 +31,12 @@ PSEUDO_PACKAGES = frozenset({"gpg-pubkey"})
 
 def read_header_blobs(path: str, data: bytes) -> list[bytes]:
     """The raw header blobs of an rpm database, whichever of the three formats it is."""
+    # Imported here: every image run builds this cataloger, few images have an rpm database,
+    # and the readers (sqlite3 among them) would otherwise cost each warm run ~5 ms.
+    from imagetrust.sbom.catalogers.rpm.bdb import is_bdb_hash, read_bdb
+    from imagetrust.sbom.catalogers.rpm.ndb import NDB_MAGIC, read_ndb
+    from imagetrust.sbom.catalogers.rpm.sqlite import SQLITE_MAGIC, read_sqlite
+
     if data.startswith(SQLITE_MAGIC):
         return read_sqlite(path, data)
     if data.startswith(NDB_MAGIC):
@@ -42,6 +49,8 @@ def read_header_blobs(path: str, data: bytes) -> list[bytes]:
 
 
 def read_headers(path: str, data: bytes) -> list[RpmHeader]:
+    from imagetrust.sbom.catalogers.rpm.header import parse_header
+
     return [parse_header(path, blob) for blob in read_header_blobs(path, data)]
 
 
