@@ -47,37 +47,52 @@ def hasher_for(digest: str) -> Any:
 
 # Blobs at least this large are hashed on a worker thread; below it a thread never pays.
 BACKGROUND_HASH_MIN = 4 << 20
-_HASH_QUEUE_DEPTH = 16  # chunks in flight: bounded memory when the consumer outruns the hash
+_HASH_QUEUE_DEPTH = 8  # batches in flight: bounded memory when the consumer outruns the hash
 
 
 class BackgroundHash:
     """A hashlib object fed on a worker thread; ``hexdigest`` waits for what was queued.
 
     The chunks are immutable bytes the consumer already holds, so handing them over copies
-    nothing. Measured on a 92 MB gzip layer: sha256 is ~80 ms of a ~450 ms walk inline,
-    and next to nothing here.
+    nothing; they go over in batches of at least ``_BATCH`` bytes, so a network stream's
+    small reads do not cost a hand-off each. Measured on a 92 MB gzip layer: sha256 is
+    ~80 ms of a ~450 ms walk inline, and next to nothing here.
     """
+
+    _BATCH = 1 << 18
 
     def __init__(self, hasher: Any) -> None:
         self._hasher = hasher
-        self._queue: queue.Queue[bytes | None] = queue.Queue(_HASH_QUEUE_DEPTH)
+        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(_HASH_QUEUE_DEPTH)
+        self._batch: list[bytes] = []
+        self._batched = 0
         self._thread = threading.Thread(target=self._run, name="blob-digest", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         update = self._hasher.update
-        while (chunk := self._queue.get()) is not None:
-            update(chunk)
+        while (batch := self._queue.get()) is not None:
+            for chunk in batch:
+                update(chunk)
 
     def update(self, chunk: bytes) -> None:
-        self._queue.put(chunk)
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched >= self._BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            self._queue.put(self._batch)
+            self._batch, self._batched = [], 0
 
     def hexdigest(self) -> str:
+        self._flush()
         self.close()
         return str(self._hasher.hexdigest())
 
     def close(self) -> None:
-        """Stop the worker (it finishes the chunks already queued); safe to call twice."""
+        """Stop the worker (it finishes the batches already queued); safe to call twice."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()

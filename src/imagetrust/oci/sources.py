@@ -49,7 +49,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-CHUNK_SIZE = 1 << 16
+# Reads from layout and archive files, and the blob buffer: 256 KiB matches the layer
+# walker's reads (64 KiB cost ~40 ms more per 92 MB layer in Python-level calls).
+CHUNK_SIZE = 1 << 18
 
 
 @dataclass(frozen=True)
