@@ -116,6 +116,17 @@ class _Walk:
         self.limits = limits
         self.reader = reader
         self.kept: dict[str, KeptFile] = {}
+        # A path some cataloger's interest covers is offered to all of them, in order (the
+        # first that wants a file gets it); any other path only to those that declare no
+        # interest and so must see every file.
+        interests = [getattr(c, "interest", None) for c in self.catalogers]
+        declared = [i for i in interests if i is not None]
+        self.unfiltered = tuple(
+            c for c, i in zip(self.catalogers, interests, strict=True) if i is None
+        )
+        self.interest_paths = frozenset().union(*(i.paths for i in declared))
+        self.interest_prefixes = tuple(p for i in declared for p in i.prefixes)
+        self.interest_suffixes = tuple(s.lower() for i in declared for s in i.suffixes)
         self.seen = _PathFilter()
         self.skipped = analysis.skipped
         self.ratio_floor = max(limits.ratio_floor, 1)
@@ -236,7 +247,15 @@ class _Walk:
 
     def _file(self, tar: tarstream.TarReader, path: str, member: tarstream.Member) -> None:
         mode, size = member.mode, member.size
-        for cataloger in self.catalogers:
+        if (
+            path in self.interest_paths
+            or path.startswith(self.interest_prefixes)
+            or path.lower().endswith(self.interest_suffixes)
+        ):
+            catalogers = self.catalogers
+        else:
+            catalogers = self.unfiltered
+        for cataloger in catalogers:
             want = cataloger.wants(path, mode, size)
             if want is not Want.NO:
                 break

@@ -19,7 +19,7 @@ list, split, as syft does. Decided here: a block without ``V`` is skipped (syft 
 
 from __future__ import annotations
 
-from imagetrust.sbom.catalogers.base import BaseCataloger, Want
+from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
 from imagetrust.sbom.purl import apk_purl
 
@@ -31,6 +31,7 @@ _OPERATORS = frozenset({"AND", "OR", "WITH", "and", "or", "with"})
 
 class ApkCataloger(BaseCataloger):
     name = "apk"
+    interest = PathInterest(paths=INSTALLED_PATHS)
 
     def wants(self, path: str, mode: int, size: int) -> Want:
         return Want.FILE if path in INSTALLED_PATHS else Want.NO

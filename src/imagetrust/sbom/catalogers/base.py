@@ -11,6 +11,7 @@ merged, ``parse`` turns each kept file of the final filesystem into packages.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
@@ -54,10 +55,29 @@ class Cataloger(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PathInterest:
+    """The paths a cataloger may want, in terms the walker tests at C speed.
+
+    Every file of every layer passes the walker; asking each cataloger's ``wants`` about
+    each one cost ~4 µs a file (~20 ms for a Debian base layer). The walker asks only about
+    paths that are one of ``paths``, start with one of ``prefixes`` or, lower-cased, end
+    with one of ``suffixes`` (give them in lower case). A superset is fine: ``wants`` still
+    decides.
+    """
+
+    paths: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+
+
 class BaseCataloger:
     """Defaults for the optional parts: keep files whole, never sniff."""
 
     name = "base"
+    # Which paths this cataloger may want; None: ask about every path (Go's cataloger goes
+    # by file mode, not by name).
+    interest: PathInterest | None = None
 
     def wants(self, path: str, mode: int, size: int) -> Want:  # pragma: no cover - abstract
         raise NotImplementedError

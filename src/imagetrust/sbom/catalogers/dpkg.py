@@ -39,7 +39,7 @@ of 711 packages parses in a few milliseconds.
 
 from __future__ import annotations
 
-from imagetrust.sbom.catalogers.base import BaseCataloger, Want
+from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
 from imagetrust.sbom.purl import deb_purl
 
@@ -49,6 +49,7 @@ STATUS_D = "var/lib/dpkg/status.d/"
 
 class DpkgCataloger(BaseCataloger):
     name = "dpkg"
+    interest = PathInterest(paths=frozenset({STATUS}), prefixes=(STATUS_D,))
 
     def wants(self, path: str, mode: int, size: int) -> Want:
         if path == STATUS:

@@ -41,7 +41,7 @@ from typing import Any
 
 from packageurl import PackageURL
 
-from imagetrust.sbom.catalogers.base import BaseCataloger, Want
+from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
 
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".jpi", ".hpi", ".par", ".sar", ".nar", ".lpkg")
@@ -374,6 +374,7 @@ def _entries(path: str, value: Any) -> dict[str, str]:
 
 class JavaCataloger(BaseCataloger):
     name = "java"
+    interest = PathInterest(suffixes=ARCHIVE_SUFFIXES)
 
     def wants(self, path: str, mode: int, size: int) -> Want:
         return Want.FILE if path.lower().endswith(ARCHIVE_SUFFIXES) else Want.NO

@@ -20,7 +20,7 @@ from typing import Any
 
 from packageurl import PackageURL
 
-from imagetrust.sbom.catalogers.base import BaseCataloger, Want
+from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import OsRelease, Package, PackageType
 
 _MAX_MANIFEST = 4 << 20  # bigger package.json files are generated data, not manifests
@@ -60,6 +60,7 @@ def npm_purl(name: str, version: str) -> str:
 
 class NpmCataloger(BaseCataloger):
     name = "npm"
+    interest = PathInterest(paths=frozenset({"package.json"}), suffixes=("/package.json",))
 
     def wants(self, path: str, mode: int, size: int) -> Want:
         if (path == "package.json" or path.endswith("/package.json")) and size <= _MAX_MANIFEST:

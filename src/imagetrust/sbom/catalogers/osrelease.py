@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from imagetrust.sbom.catalogers.base import BaseCataloger, Want
+from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import OsRelease, Package
 
 OS_RELEASE_PATHS = ("etc/os-release", "usr/lib/os-release")
@@ -41,6 +41,7 @@ class OsReleaseCataloger(BaseCataloger):
     """Keeps the release files; packages come from other catalogers."""
 
     name = "os"
+    interest = PathInterest(paths=WANTED)
 
     def wants(self, path: str, mode: int, size: int) -> Want:
         if path in WANTED and size <= MAX_RELEASE_FILE:

@@ -18,7 +18,7 @@ import re
 
 from packageurl import PackageURL
 
-from imagetrust.sbom.catalogers.base import BaseCataloger, Want
+from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
 
 _MAX_HEADER = 256 << 10  # a header block past this is not metadata, whatever it claims
@@ -77,6 +77,7 @@ class PythonCataloger(BaseCataloger):
     """Installed distributions anywhere in the image (site-packages, dist-packages, venvs)."""
 
     name = "python"
+    interest = PathInterest(suffixes=(".dist-info/metadata", ".egg-info/pkg-info", ".egg-info"))
 
     def wants(self, path: str, mode: int, size: int) -> Want:
         return Want.FILE if _is_metadata_path(path) else Want.NO

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from packageurl import PackageURL
 
-from imagetrust.sbom.catalogers.base import BaseCataloger, Want
+from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ def read_headers(path: str, data: bytes) -> list[RpmHeader]:
 
 class RpmCataloger(BaseCataloger):
     name = "rpm"
+    interest = PathInterest(paths=RPM_DATABASES)
 
     def wants(self, path: str, mode: int, size: int) -> Want:
         return Want.FILE if path in RPM_DATABASES else Want.NO
