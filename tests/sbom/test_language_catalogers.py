@@ -407,7 +407,7 @@ def _buildinfo_region(binary: Path) -> tuple[bytes, int]:
     return data[begin : last + 40000], len(hits)
 
 
-@pytest.mark.parametrize("chunk", [1, 7, 4096])
+@pytest.mark.parametrize("chunk", [1, 7, 13, 14, 15, 4093, 4096, 1 << 18])
 def test_go_sniffer_chunk_boundaries(chunk: int) -> None:
     region, hits = _buildinfo_region(syft_binary())
     assert hits >= 2  # the real header and the literal inside debug/buildinfo
@@ -420,6 +420,37 @@ def test_go_sniffer_chunk_boundaries(chunk: int) -> None:
         sniffer.feed(region[offset : offset + chunk])
     assert sniffer.finish() == reference
     assert sniffer.max_buffered <= sniffer.window
+
+
+_REGION: list[bytes] = []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=40000), min_size=1, max_size=12),
+    pad=st.integers(min_value=0, max_value=8),
+    noise=st.booleans(),
+)
+def test_go_sniffer_finds_the_same_header_however_the_stream_is_cut(
+    sizes: list[int], pad: int, noise: bool
+) -> None:
+    if not _REGION:
+        _REGION.append(_buildinfo_region(syft_binary())[0])
+    # an aligned prefix keeps the real header aligned; a misaligned magic in it is noise
+    prefix = (b"\0" * 3 + golang.MAGIC + b"\0" * 15) if noise else b""
+    data = prefix + b"\1" * (pad * golang.ALIGN) + _REGION[0]
+    whole = GoSniffer()
+    whole.feed(data)
+    expected = whole.finish()
+    assert expected is not None
+    sniffer = GoSniffer()
+    offset = turn = 0
+    while offset < len(data):
+        size = sizes[turn % len(sizes)]
+        sniffer.feed(data[offset : offset + size])
+        offset += size
+        turn += 1
+    assert sniffer.finish() == expected
 
 
 def test_go_sniffer_skips_false_headers() -> None:
