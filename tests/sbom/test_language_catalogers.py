@@ -453,6 +453,122 @@ def test_go_sniffer_finds_the_same_header_however_the_stream_is_cut(
     assert sniffer.finish() == expected
 
 
+def _kept_header() -> bytes:
+    scanner = golang.MagicScanner()
+    scanner.feed(_buildinfo_region(syft_binary())[0])
+    kept = scanner.finish()
+    assert kept is not None
+    return kept
+
+
+def synthetic_elf(
+    buildinfo: bytes, at: int, *, wide: bool, little: bool, writable: bool, lead: int = 0
+) -> bytes:
+    """An ELF file whose second PT_LOAD (writable unless told) starts at ``at`` and holds
+    ``buildinfo`` ``lead`` bytes in; the first, executable PT_LOAD holds a decoy header (a
+    different Go version) that only a whole-file scan would take."""
+    import struct
+
+    e = "<" if little else ">"
+    if wide:
+        header = b"\x7fELF" + bytes([2, 1 if little else 2, 1]) + b"\0" * 9
+        header += struct.pack(e + "HHIQQQIHHHHHH", 2, 62, 1, 0, 64, 0, 0, 64, 56, 2, 0, 0, 0)
+        phdr = [
+            struct.pack(e + "IIQQQQQQ", 1, 5, 0, 0, 0, at, at, 4096),
+            struct.pack(e + "IIQQQQQQ", 1, 6 if writable else 5, at, at, at, 99, 99, 4096),
+        ]
+    else:
+        header = b"\x7fELF" + bytes([1, 1 if little else 2, 1]) + b"\0" * 9
+        header += struct.pack(e + "HHIIIIIHHHHHH", 2, 3, 1, 0, 52, 0, 0, 52, 32, 2, 0, 0, 0)
+        phdr = [
+            struct.pack(e + "IIIIIIII", 1, 0, 0, 0, at, at, 5, 4096),
+            struct.pack(e + "IIIIIIII", 1, at, at, at, 99, 99, 6 if writable else 5, 4096),
+        ]
+    head = header + b"".join(phdr)
+    decoy = buildinfo.replace(b"go1.", b"go9.", 1)
+    body = bytearray(head + b"\x90" * (at - len(head)))
+    assert 4096 + len(decoy) <= at
+    body[4096 : 4096 + len(decoy)] = decoy
+    return bytes(body) + b"\0" * lead + buildinfo + b"\0" * 5000
+
+
+@pytest.mark.parametrize("wide", [True, False], ids=["elf64", "elf32"])
+@pytest.mark.parametrize("little", [True, False], ids=["le", "be"])
+def test_go_sniffer_reads_an_elf_at_its_writable_segment_only(wide: bool, little: bool) -> None:
+    kept = _kept_header()
+    elf = synthetic_elf(kept, 1 << 17, wide=wide, little=little, writable=True)
+    sniffer = GoSniffer()
+    fed = 0
+    for offset in range(0, len(elf), 4096):
+        sniffer.feed(elf[offset : offset + 4096])
+        fed = offset + 4096
+        if sniffer.done:
+            break
+    assert sniffer.finish() == kept  # the segment's header, not the decoy before it
+    assert fed < len(elf)  # told the walker to stop once it had the answer
+
+
+def test_go_sniffer_elf_without_a_writable_segment_has_no_build_info() -> None:
+    kept = _kept_header()
+    elf = synthetic_elf(kept, 1 << 17, wide=True, little=True, writable=False)
+    sniffer = GoSniffer()
+    sniffer.feed(elf[:4096])
+    assert sniffer.done
+    assert sniffer.finish() is None
+
+
+def test_go_sniffer_searches_only_the_start_of_the_writable_segment() -> None:
+    kept = _kept_header()
+    near = synthetic_elf(kept, 1 << 16, wide=True, little=True, writable=True, lead=4096)
+    far = synthetic_elf(
+        kept, 1 << 16, wide=True, little=True, writable=True, lead=golang.SEARCH + 4096
+    )
+    for data, expected in ((near, kept), (far, None)):
+        sniffer = GoSniffer()
+        sniffer.feed(data)
+        assert sniffer.finish() == expected
+
+
+def test_go_sniffer_stops_early_in_a_real_binary() -> None:
+    binary = syft_binary()
+    fed = 0
+    sniffer = GoSniffer()
+    with binary.open("rb") as handle:
+        while not sniffer.done and (block := handle.read(1 << 18)):
+            sniffer.feed(block)
+            fed += len(block)
+    assert sniffer.finish() == _kept_header()
+    start = golang.writable_segment(binary.read_bytes()[: 1 << 16])
+    assert start is not None and start > 0
+    assert fed < start + golang.SEARCH + (1 << 18) < binary.stat().st_size
+    assert sniffer.max_buffered <= sniffer.window
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=9000), min_size=1, max_size=8),
+    wide=st.booleans(),
+    little=st.booleans(),
+)
+def test_go_sniffer_elf_answer_does_not_depend_on_chunking(
+    sizes: list[int], wide: bool, little: bool
+) -> None:
+    if not _REGION:
+        _REGION.append(_buildinfo_region(syft_binary())[0])
+    scanner = golang.MagicScanner()
+    scanner.feed(_REGION[0])
+    kept = scanner.finish()
+    elf = synthetic_elf(kept or b"", 1 << 16, wide=wide, little=little, writable=True)
+    sniffer = GoSniffer()
+    offset = turn = 0
+    while offset < len(elf) and not sniffer.done:
+        size = sizes[turn % len(sizes)]
+        sniffer.feed(elf[offset : offset + size])
+        offset += size
+        turn += 1
+    assert sniffer.finish() == kept
+
+
 def test_go_sniffer_skips_false_headers() -> None:
     region, _ = _buildinfo_region(syft_binary())
     fake = b"\0" * 16 + golang.MAGIC + b"\x08\x02" + b"\xff" * 40  # aligned, no version

@@ -271,6 +271,8 @@ class _Walk:
                 sniffer = cataloger.sniffer(path)
                 for piece in tar.iter_data():
                     sniffer.feed(piece)
+                    if getattr(sniffer, "done", False):
+                        break  # the answer is known: the rest is skipped, not read
                 data = sniffer.finish()
         except CatalogerError as exc:
             self.analysis.warnings.append(f"{path}: {cataloger.name}: {exc.reason}")

@@ -25,6 +25,9 @@ class Want(Enum):
 
 
 class Sniffer(Protocol):
+    """Sees a wanted file's bytes as they stream by. A sniffer may also have a ``done``
+    attribute: once it is true, the walker stops feeding and skips the rest of the file."""
+
     def feed(self, chunk: bytes) -> None: ...
 
     def finish(self) -> bytes | None:

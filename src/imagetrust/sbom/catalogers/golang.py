@@ -3,6 +3,9 @@
 The walker streams every executable above a small size through ``GoSniffer``, which looks
 for the ``\\xff Go buildinf:`` header (16-byte aligned, as the linker places it) across
 chunk boundaries and keeps only the header and the two strings after it, never the binary.
+In an ELF file it looks only at the start of the first writable segment, where the linker
+puts the header and where Go's own ``debug/buildinfo`` reads it, and then stops the walker
+reading the file; other formats are scanned whole.
 Only the Go >= 1.18 inline layout (flag bit 2: the Go version and the module info are
 varint-length-prefixed strings right after the 32-byte header) is decoded; older binaries
 store pointers into the data segment, which cannot be followed in a stream, so they yield
@@ -23,6 +26,7 @@ is off by default in syft and not done here.
 from __future__ import annotations
 
 import re
+import struct
 from datetime import UTC, datetime
 
 from packageurl import PackageURL
@@ -80,7 +84,7 @@ def _needed(buf: bytes) -> int | None:
     return mpos + mlen
 
 
-class GoSniffer:
+class MagicScanner:
     """Finds the build info in a stream; memory stays under ``window`` bytes.
 
     While searching, only the last ``len(MAGIC) - 1`` bytes of the stream are held (so a
@@ -88,10 +92,10 @@ class GoSniffer:
     kept until its strings are complete or ``window`` is reached.
     """
 
-    def __init__(self, window: int = WINDOW) -> None:
+    def __init__(self, window: int = WINDOW, offset: int = 0) -> None:
         self.window = max(window, 256)  # room for the header and the version string
         self._buf = b""  # search: the unmatched tail; capture: bytes from the magic on
-        self._buf_offset = 0  # stream offset of self._buf[0]
+        self._buf_offset = offset  # stream offset of self._buf[0] (alignment is by it)
         self._capturing = False
         self._done: bytes | None = None
         self.max_buffered = 0
@@ -151,6 +155,14 @@ class GoSniffer:
                 return
             return
 
+    @property
+    def capturing(self) -> bool:
+        return self._capturing
+
+    @property
+    def found(self) -> bool:
+        return self._done is not None
+
     def _reject(self) -> None:
         """Not a usable header: search again from just after this magic."""
         self._buf = self._buf[1:]
@@ -160,6 +172,138 @@ class GoSniffer:
     def finish(self) -> bytes | None:
         result, self._done, self._buf = self._done, None, b""
         return result
+
+
+_ELF_MAGIC = b"\x7fELF"
+_HEAD_LIMIT = 64 << 10  # program headers further in than this: scan the whole file instead
+SEARCH = 256 << 10  # bytes from the writable segment's start in which the header may begin
+_PT_LOAD = 1
+_PF_X, _PF_W = 1, 2
+
+
+def writable_segment(head: bytes) -> int | None:
+    """File offset of an ELF file's first loadable writable, non-executable segment, where
+    Go's linker puts the build info (and where Go's own ``debug/buildinfo`` looks when
+    section headers are gone); -1 if it has none; None if ``head`` cannot tell (too short,
+    or not a well-formed ELF header)."""
+    if len(head) < 52 or not head.startswith(_ELF_MAGIC):
+        return None
+    wide, order = head[4], head[5]
+    if wide not in (1, 2) or order not in (1, 2):
+        return None
+    endian = "<" if order == 1 else ">"
+    if wide == 2:  # ELF64: phoff at 0x20; entry size and count at 0x36
+        if len(head) < 64:
+            return None
+        (phoff,) = struct.unpack_from(endian + "Q", head, 0x20)
+        entsize, count = struct.unpack_from(endian + "HH", head, 0x36)
+        layout, minimum = endian + "IIQ", 56  # p_type, p_flags, p_offset
+    else:  # ELF32: phoff at 0x1C; entry size and count at 0x2A
+        (phoff,) = struct.unpack_from(endian + "I", head, 0x1C)
+        entsize, count = struct.unpack_from(endian + "HH", head, 0x2A)
+        layout, minimum = endian + "II", 32  # p_type, p_offset (p_flags at 24)
+    if entsize < minimum or phoff + entsize * count > len(head):
+        return None
+    for index in range(count):
+        at = phoff + index * entsize
+        if wide == 2:
+            kind, flags, offset = struct.unpack_from(layout, head, at)
+        else:
+            kind, offset = struct.unpack_from(layout, head, at)
+            (flags,) = struct.unpack_from(endian + "I", head, at + 24)
+        if kind == _PT_LOAD and flags & (_PF_X | _PF_W) == _PF_W:
+            return int(offset)
+    return -1
+
+
+class GoSniffer:
+    """The build info of a Go program in a stream of its bytes.
+
+    For ELF files (every Linux executable) only ``SEARCH`` bytes from the start of the
+    first writable segment are searched, as Go's ``debug/buildinfo`` does: a 100 MB
+    program costs a header parse and a seek instead of a scan of every byte, and ``done``
+    tells the walker to stop feeding once the answer is known. Anything else (other
+    formats, or ELF headers that do not parse) is scanned whole by ``MagicScanner``.
+    """
+
+    def __init__(self, window: int = WINDOW) -> None:
+        self.window = max(window, 256)
+        self._head = b""  # the first bytes, until the ELF headers are read
+        self._position = 0  # stream offset of the next byte fed
+        self._scanner: MagicScanner | None = None
+        self._start = 0  # ELF: the writable segment's offset
+        self._elf = False
+        self._head_held = 0  # the most head bytes kept between calls
+        self.done = False  # True once more bytes cannot change ``finish``
+
+    @property
+    def max_buffered(self) -> int:
+        scanner = self._scanner.max_buffered if self._scanner is not None else 0
+        return max(self._head_held, scanner)
+
+    def feed(self, chunk: bytes) -> None:
+        if self.done or not chunk:
+            return
+        offset = self._position
+        self._position += len(chunk)
+        if self._scanner is None:
+            self._head += chunk
+            if not self._decide():
+                self._head_held = max(self._head_held, len(self._head))
+                return
+            chunk, offset, self._head = self._head, 0, b""
+        scanner = self._scanner
+        assert scanner is not None
+        if not self._elf:
+            scanner.feed(chunk)
+            self.done = scanner.found
+            return
+        end_of_search = self._start + SEARCH + len(MAGIC)
+        if not scanner.capturing:
+            # Only the search range is fed; a header found in it is captured to its end.
+            begin = max(self._start - offset, 0)
+            end = min(end_of_search - offset, len(chunk))
+            if begin >= len(chunk) or end <= begin:
+                self.done = offset >= end_of_search
+                return
+            if end < len(chunk):
+                scanner.feed(chunk[begin:end])
+                chunk, begin = chunk[end:], 0
+                if not scanner.capturing:
+                    self.done = True
+                    return
+            chunk = chunk[begin:]
+        scanner.feed(chunk)
+        self.done = scanner.found or (not scanner.capturing and self._position >= end_of_search)
+
+    def _decide(self) -> bool:
+        """Pick ELF seeking or a whole-file scan once the head tells; False: not yet."""
+        head = self._head
+        if len(head) >= len(_ELF_MAGIC) and not head.startswith(_ELF_MAGIC):
+            self._scanner = MagicScanner(self.window)
+            return True
+        start = writable_segment(head)
+        if start is None:
+            if len(head) < _HEAD_LIMIT:
+                return False  # more of the header may still come
+            self._scanner = MagicScanner(self.window)  # malformed: scan everything
+            return True
+        if start < 0:  # no writable segment: no build info
+            self.done = True
+            self._head = b""
+            return False
+        self._elf, self._start = True, start
+        self._scanner = MagicScanner(self.window, offset=start)
+        return True
+
+    def finish(self) -> bytes | None:
+        if self._scanner is None:
+            if self._head and not self.done:  # a short stream: scan what there is
+                scanner = MagicScanner(self.window)
+                scanner.feed(self._head)
+                return scanner.finish()
+            return None
+        return self._scanner.finish()
 
 
 # ------------------------------------------------------------------------------ decoding
