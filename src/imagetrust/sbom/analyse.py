@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when what catalogers keep or how packages are derived changes; part of the cache key.
-CATALOGERS_VERSION = "1"
+CATALOGERS_VERSION = "2"  # 2: Go build info searched at the ELF writable segment only
 
 
 def analyser_version(catalogers: Sequence[Cataloger]) -> str:
