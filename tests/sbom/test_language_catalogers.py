@@ -425,6 +425,23 @@ def test_go_sniffer_chunk_boundaries(chunk: int) -> None:
 _REGION: list[bytes] = []
 
 
+def region() -> bytes:
+    """The syft binary's build info region, read once for all examples."""
+    if not _REGION:
+        _REGION.append(_buildinfo_region(syft_binary())[0])
+    return _REGION[0]
+
+
+def feed_in_pieces(sniffer: GoSniffer, data: bytes, sizes: list[int]) -> None:
+    """Feed ``data`` in pieces of ``sizes`` (cycled), stopping when the sniffer is done."""
+    offset = turn = 0
+    while offset < len(data) and not sniffer.done:
+        size = sizes[turn % len(sizes)]
+        sniffer.feed(data[offset : offset + size])
+        offset += size
+        turn += 1
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     sizes=st.lists(st.integers(min_value=1, max_value=40000), min_size=1, max_size=12),
@@ -434,28 +451,21 @@ _REGION: list[bytes] = []
 def test_go_sniffer_finds_the_same_header_however_the_stream_is_cut(
     sizes: list[int], pad: int, noise: bool
 ) -> None:
-    if not _REGION:
-        _REGION.append(_buildinfo_region(syft_binary())[0])
     # an aligned prefix keeps the real header aligned; a misaligned magic in it is noise
     prefix = (b"\0" * 3 + golang.MAGIC + b"\0" * 15) if noise else b""
-    data = prefix + b"\1" * (pad * golang.ALIGN) + _REGION[0]
+    data = prefix + b"\1" * (pad * golang.ALIGN) + region()
     whole = GoSniffer()
     whole.feed(data)
     expected = whole.finish()
     assert expected is not None
     sniffer = GoSniffer()
-    offset = turn = 0
-    while offset < len(data):
-        size = sizes[turn % len(sizes)]
-        sniffer.feed(data[offset : offset + size])
-        offset += size
-        turn += 1
+    feed_in_pieces(sniffer, data, sizes)
     assert sniffer.finish() == expected
 
 
 def _kept_header() -> bytes:
     scanner = golang.MagicScanner()
-    scanner.feed(_buildinfo_region(syft_binary())[0])
+    scanner.feed(region())
     kept = scanner.finish()
     assert kept is not None
     return kept
@@ -553,19 +563,10 @@ def test_go_sniffer_stops_early_in_a_real_binary() -> None:
 def test_go_sniffer_elf_answer_does_not_depend_on_chunking(
     sizes: list[int], wide: bool, little: bool
 ) -> None:
-    if not _REGION:
-        _REGION.append(_buildinfo_region(syft_binary())[0])
-    scanner = golang.MagicScanner()
-    scanner.feed(_REGION[0])
-    kept = scanner.finish()
-    elf = synthetic_elf(kept or b"", 1 << 16, wide=wide, little=little, writable=True)
+    kept = _kept_header()
+    elf = synthetic_elf(kept, 1 << 16, wide=wide, little=little, writable=True)
     sniffer = GoSniffer()
-    offset = turn = 0
-    while offset < len(elf) and not sniffer.done:
-        size = sizes[turn % len(sizes)]
-        sniffer.feed(elf[offset : offset + size])
-        offset += size
-        turn += 1
+    feed_in_pieces(sniffer, elf, sizes)
     assert sniffer.finish() == kept
 
 
