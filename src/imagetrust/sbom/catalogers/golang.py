@@ -3,8 +3,8 @@
 The walker streams every executable above a small size through ``GoSniffer``, which looks
 for the ``\\xff Go buildinf:`` header (16-byte aligned, as the linker places it) across
 chunk boundaries and keeps only the header and the two strings after it, never the binary.
-In an ELF file it looks only at the start of the first writable segment, where the linker
-puts the header and where Go's own ``debug/buildinfo`` reads it, and then stops the walker
+In an ELF file it searches only the writable data segments, where the linker puts the
+header and where Go's own ``debug/buildinfo`` looks for it, and then stops the walker
 reading the file; other formats are scanned whole.
 Only the Go >= 1.18 inline layout (flag bit 2: the Go version and the module info are
 varint-length-prefixed strings right after the 32-byte header) is decoded; older binaries
@@ -19,8 +19,9 @@ dependency (a replaced module is reported as its replacement), the main module (
 ``(devel)`` version is replaced by a ``-X ...version=`` ldflag, else by a pseudo-version
 from ``vcs.revision``/``vcs.time``), and ``stdlib`` at the Go version. purls split the
 module path as syft does: ``pkg:golang/<host>/<org>/<name>@<version>#<rest of the path>``.
-syft can also guess a main version by scanning the whole binary for version strings; that
-is off by default in syft and not done here.
+syft (1.18, by default) also guesses a ``(devel)`` main module's version from semver-like
+strings anywhere in the binary; that needs every byte of it and is not done here, so such a
+main module stays ``(devel)`` (Debian's own builds of Go programs are like that).
 """
 
 from __future__ import annotations
@@ -176,16 +177,16 @@ class MagicScanner:
 
 _ELF_MAGIC = b"\x7fELF"
 _HEAD_LIMIT = 64 << 10  # program headers further in than this: scan the whole file instead
-SEARCH = 256 << 10  # bytes from the writable segment's start in which the header may begin
 _PT_LOAD = 1
 _PF_X, _PF_W = 1, 2
 
 
-def writable_segment(head: bytes) -> int | None:
-    """File offset of an ELF file's first loadable writable, non-executable segment, where
-    Go's linker puts the build info (and where Go's own ``debug/buildinfo`` looks when
-    section headers are gone); -1 if it has none; None if ``head`` cannot tell (too short,
-    or not a well-formed ELF header)."""
+def writable_segments(head: bytes) -> list[tuple[int, int]] | None:
+    """(file offset, file size) of an ELF file's loadable writable, non-executable segments,
+    in file order: Go's linker puts the build info in the data segment (at its start, or
+    after the C sections when linked externally), and Go's own ``debug/buildinfo`` searches
+    there when section headers are gone. [] if there is none; None if ``head`` cannot tell
+    (too short, or not a well-formed ELF header)."""
     if len(head) < 52 or not head.startswith(_ELF_MAGIC):
         return None
     wide, order = head[4], head[5]
@@ -197,84 +198,101 @@ def writable_segment(head: bytes) -> int | None:
             return None
         (phoff,) = struct.unpack_from(endian + "Q", head, 0x20)
         entsize, count = struct.unpack_from(endian + "HH", head, 0x36)
-        layout, minimum = endian + "IIQ", 56  # p_type, p_flags, p_offset
+        minimum = 56
     else:  # ELF32: phoff at 0x1C; entry size and count at 0x2A
         (phoff,) = struct.unpack_from(endian + "I", head, 0x1C)
         entsize, count = struct.unpack_from(endian + "HH", head, 0x2A)
-        layout, minimum = endian + "II", 32  # p_type, p_offset (p_flags at 24)
+        minimum = 32
     if entsize < minimum or phoff + entsize * count > len(head):
         return None
+    segments = []
     for index in range(count):
         at = phoff + index * entsize
-        if wide == 2:
-            kind, flags, offset = struct.unpack_from(layout, head, at)
-        else:
-            kind, offset = struct.unpack_from(layout, head, at)
-            (flags,) = struct.unpack_from(endian + "I", head, at + 24)
-        if kind == _PT_LOAD and flags & (_PF_X | _PF_W) == _PF_W:
-            return int(offset)
-    return -1
+        if wide == 2:  # p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz
+            kind, flags, offset, _, _, size = struct.unpack_from(endian + "IIQQQQ", head, at)
+        else:  # p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags
+            kind, offset, _, _, size, _, flags = struct.unpack_from(endian + "IIIIIII", head, at)
+        if kind == _PT_LOAD and flags & (_PF_X | _PF_W) == _PF_W and size:
+            segments.append((int(offset), int(size)))
+    return sorted(segments)
 
 
 class GoSniffer:
     """The build info of a Go program in a stream of its bytes.
 
-    For ELF files (every Linux executable) only ``SEARCH`` bytes from the start of the
-    first writable segment are searched, as Go's ``debug/buildinfo`` does: a 100 MB
-    program costs a header parse and a seek instead of a scan of every byte, and ``done``
-    tells the walker to stop feeding once the answer is known. Anything else (other
-    formats, or ELF headers that do not parse) is scanned whole by ``MagicScanner``.
+    For ELF files (every Linux executable) only the writable, non-executable segments are
+    searched, as Go's ``debug/buildinfo`` does when section headers are gone: a 170 MB
+    program costs a header parse, a seek and a few MB of search, and ``done`` tells the
+    walker to stop feeding once the answer is known. Anything else (other formats, or ELF
+    headers that do not parse) is scanned whole by ``MagicScanner``.
     """
 
     def __init__(self, window: int = WINDOW) -> None:
         self.window = max(window, 256)
         self._head = b""  # the first bytes, until the ELF headers are read
-        self._position = 0  # stream offset of the next byte fed
-        self._scanner: MagicScanner | None = None
-        self._start = 0  # ELF: the writable segment's offset
-        self._elf = False
         self._head_held = 0  # the most head bytes kept between calls
+        self._position = 0  # stream offset of the next byte fed
+        self._regions: list[tuple[int, int]] | None = None  # ELF: (start, end) to search
+        self._region = 0  # ELF: index of the region being searched or awaited
+        self._scanner: MagicScanner | None = None
+        self._peak = 0  # the most any finished scanner held
         self.done = False  # True once more bytes cannot change ``finish``
 
     @property
     def max_buffered(self) -> int:
         scanner = self._scanner.max_buffered if self._scanner is not None else 0
-        return max(self._head_held, scanner)
+        return max(self._head_held, self._peak, scanner)
 
     def feed(self, chunk: bytes) -> None:
         if self.done or not chunk:
             return
         offset = self._position
         self._position += len(chunk)
-        if self._scanner is None:
+        if self._regions is None and self._scanner is None:
             self._head += chunk
             if not self._decide():
                 self._head_held = max(self._head_held, len(self._head))
                 return
             chunk, offset, self._head = self._head, 0, b""
-        scanner = self._scanner
-        assert scanner is not None
-        if not self._elf:
-            scanner.feed(chunk)
-            self.done = scanner.found
+        if self._regions is None:  # not ELF: the whole stream is searched
+            assert self._scanner is not None
+            self._scanner.feed(chunk)
+            self.done = self._scanner.found
             return
-        end_of_search = self._start + SEARCH + len(MAGIC)
-        if not scanner.capturing:
-            # Only the search range is fed; a header found in it is captured to its end.
-            begin = max(self._start - offset, 0)
-            end = min(end_of_search - offset, len(chunk))
-            if begin >= len(chunk) or end <= begin:
-                self.done = offset >= end_of_search
-                return
-            if end < len(chunk):
-                scanner.feed(chunk[begin:end])
-                chunk, begin = chunk[end:], 0
-                if not scanner.capturing:
+        self._feed_regions(chunk, offset)
+
+    def _feed_regions(self, chunk: bytes, offset: int) -> None:
+        regions = self._regions
+        assert regions is not None
+        pos = 0
+        while pos < len(chunk) and not self.done:
+            scanner = self._scanner
+            if scanner is not None and scanner.capturing:
+                # a header found in a region is captured to its end, past the region if need be
+                scanner.feed(chunk[pos:])
+                pos = len(chunk)
+            else:
+                if self._region >= len(regions):
                     self.done = True
                     return
-            chunk = chunk[begin:]
-        scanner.feed(chunk)
-        self.done = scanner.found or (not scanner.capturing and self._position >= end_of_search)
+                start, end = regions[self._region]
+                here = offset + pos
+                if here < start:
+                    pos = min(len(chunk), start - offset)  # seek: these bytes are skipped
+                    continue
+                if scanner is None:
+                    scanner = self._scanner = MagicScanner(self.window, offset=here)
+                stop = min(len(chunk), max(end - offset, pos))
+                scanner.feed(chunk[pos:stop])
+                pos = stop
+            if scanner.found:
+                self.done = True
+            elif not scanner.capturing and offset + pos >= regions[self._region][1]:
+                self._peak = max(self._peak, scanner.max_buffered)
+                self._scanner = None
+                self._region += 1
+                if self._region >= len(regions):
+                    self.done = True
 
     def _decide(self) -> bool:
         """Pick ELF seeking or a whole-file scan once the head tells; False: not yet."""
@@ -282,28 +300,27 @@ class GoSniffer:
         if len(head) >= len(_ELF_MAGIC) and not head.startswith(_ELF_MAGIC):
             self._scanner = MagicScanner(self.window)
             return True
-        start = writable_segment(head)
-        if start is None:
+        segments = writable_segments(head)
+        if segments is None:
             if len(head) < _HEAD_LIMIT:
                 return False  # more of the header may still come
             self._scanner = MagicScanner(self.window)  # malformed: scan everything
             return True
-        if start < 0:  # no writable segment: no build info
+        if not segments:  # no writable segment: no build info
             self.done = True
             self._head = b""
             return False
-        self._elf, self._start = True, start
-        self._scanner = MagicScanner(self.window, offset=start)
+        self._regions = [(start, start + size) for start, size in segments]
         return True
 
     def finish(self) -> bytes | None:
-        if self._scanner is None:
+        if self._regions is None and self._scanner is None:
             if self._head and not self.done:  # a short stream: scan what there is
                 scanner = MagicScanner(self.window)
                 scanner.feed(self._head)
                 return scanner.finish()
             return None
-        return self._scanner.finish()
+        return self._scanner.finish() if self._scanner is not None else None
 
 
 # ------------------------------------------------------------------------------ decoding
