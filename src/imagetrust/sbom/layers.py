@@ -272,7 +272,7 @@ class _Walk:
                 for piece in tar.iter_data():
                     sniffer.feed(piece)
                     if getattr(sniffer, "done", False):
-                        break  # the answer is known: the rest is skipped, not read
+                        break  # the answer is known: the rest is skipped, not fed
                 data = sniffer.finish()
         except CatalogerError as exc:
             self.analysis.warnings.append(f"{path}: {cataloger.name}: {exc.reason}")
