@@ -34,17 +34,12 @@ from typing import Any
 from isal import igzip, igzip_lib
 
 from imagetrust.oci.digest import VerifyingReader
-from imagetrust.oci.sources import CHUNK_SIZE
+from imagetrust.oci.sources import CHUNK_SIZE, file_chunks
 from imagetrust.sbom import layers
 from imagetrust.sbom.catalogers import default_catalogers
 
 DEFAULT_LAYER = Path(tempfile.gettempdir()) / "imagetrust-bench" / "usr-layer.tar.gz"
 CHUNK = 1 << 20
-
-
-def file_chunks(handle: io.BufferedReader) -> Any:
-    while chunk := handle.read(CHUNK_SIZE):
-        yield chunk
 
 
 def sha256_of(path: Path) -> str:

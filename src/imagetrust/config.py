@@ -117,12 +117,10 @@ class Settings(_Section):
     sbom: SbomSettings = field(default_factory=SbomSettings)
 
 
+# Section name -> its class, read off ``Settings`` (each field's default factory is the class).
 _SECTIONS: dict[str, type[_Section]] = {
-    "http": HttpSettings,
-    "hub": HubSettings,
-    "registry": RegistrySettings,
-    "sources": SourcesSettings,
-    "sbom": SbomSettings,
+    section.name: section.default_factory  # type: ignore[misc]
+    for section in fields(Settings)
 }
 
 

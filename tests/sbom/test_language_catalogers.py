@@ -9,6 +9,7 @@ an empty version.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -439,14 +440,10 @@ def test_go_sniffer_chunk_boundaries(chunk: int) -> None:
     assert sniffer.max_buffered <= sniffer.window
 
 
-_REGION: list[bytes] = []
-
-
+@functools.cache
 def region() -> bytes:
     """The syft binary's build info region, read once for all examples."""
-    if not _REGION:
-        _REGION.append(_buildinfo_region(syft_binary())[0])
-    return _REGION[0]
+    return _buildinfo_region(syft_binary())[0]
 
 
 def feed_in_pieces(sniffer: GoSniffer, data: bytes, sizes: list[int]) -> None:
@@ -480,6 +477,7 @@ def test_go_sniffer_finds_the_same_header_however_the_stream_is_cut(
     assert sniffer.finish() == expected
 
 
+@functools.cache
 def _kept_header() -> bytes:
     scanner = golang.MagicScanner()
     scanner.feed(region())

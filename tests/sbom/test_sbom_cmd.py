@@ -14,6 +14,7 @@ from imagetrust.oci.builder import ImageSpec, Layer, build_image, build_multipla
 from imagetrust.oci.push import push
 from imagetrust.oci.sources import OciSession
 from tests.services.registry import RegistryServer
+from tests.test_cli import HEAVY_MODULES
 
 ROOTFS = Path(__file__).parent.parent / "fixtures" / "rootfs"
 
@@ -124,8 +125,8 @@ def test_a_warm_sbom_loads_no_heavy_library(tmp_path: Path) -> None:
         "real, sys.stdout = sys.stdout, io.StringIO()\n"
         f"status = main({[*argv, '--format', 'json']!r})\n"
         "sys.stdout = real\n"
-        "heavy = {'pydantic', 'rich', 'httpx', 'sqlalchemy', 'cyclonedx'}\n"
-        "print(status, sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
+        f"heavy = {sorted(HEAVY_MODULES)!r}\n"
+        "print(status, sorted(set(heavy) & {m.split('.')[0] for m in sys.modules}))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGETRUST_")}
     runs = [

@@ -143,7 +143,8 @@ class ImageSource(ABC):
         self.close()
 
 
-def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+def file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    """A blob file as ``CHUNK_SIZE`` pieces, the shape ``VerifyingReader`` reads."""
     while True:
         chunk = handle.read(CHUNK_SIZE)
         if not chunk:
@@ -310,7 +311,7 @@ class OciLayoutSource(ImageSource):
                     f"{self.description}: blob {descriptor.digest} missing"
                 ) from None
             return VerifyingReader(
-                _file_chunks(handle),
+                file_chunks(handle),
                 digest=descriptor.digest,
                 size=descriptor.size,
                 source=f"{self.description} {descriptor.digest}",
@@ -391,7 +392,7 @@ class DockerArchiveSource(ImageSource):
             head = handle.read(4)
             hasher = hashlib.sha256(head)
             size = len(head)
-            for chunk in _file_chunks(handle):
+            for chunk in file_chunks(handle):
                 hasher.update(chunk)
                 size += len(chunk)
             digest = f"sha256:{hasher.hexdigest()}"
@@ -427,7 +428,7 @@ class DockerArchiveSource(ImageSource):
                 raise NotFoundError(f"{self.description}: no blob {descriptor.digest}")
             handle = self._member(name)
             return VerifyingReader(
-                _file_chunks(handle),
+                file_chunks(handle),
                 digest=descriptor.digest,
                 size=descriptor.size,
                 source=f"{self.description} {name}",
