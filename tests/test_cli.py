@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from imagetrust.cli.app import VALUED_ROOT_OPTIONS, app, app_for, command_name
 from imagetrust.cli.main import main
 from imagetrust.store.migrations import HEAD_REVISION
 
@@ -36,6 +37,71 @@ def test_help_lists_the_commands_that_exist() -> None:
         assert f"  {command} " in result.stdout
     for option in ("--home", "--db-url", "--config", "--now", "--verbose", "--quiet", "--debug"):
         assert option in result.stdout
+
+
+def test_root_help_lists_every_command_even_before_a_command_name() -> None:
+    result = run_cli("--help", "sbom")
+    assert result.returncode == 0
+    for command in ("catalog", "inspect", "sbom", "scan", "db", "store", "demo"):
+        assert f"  {command} " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["sbom", "python:3.12"], "sbom"),
+        (["-v", "-q", "--debug", "store", "status"], "store"),
+        (["--home", "sbom", "scan", "x"], "scan"),
+        (["--home=sbom", "--db-url", "inspect", "catalog"], "catalog"),
+        (["--config", "c.toml", "--now", "2026-01-01", "db", "status"], "db"),
+        (["--help", "sbom"], None),
+        (["-h"], None),
+        (["--home", "x"], None),
+        (["--", "sbom"], None),
+        ([], None),
+    ],
+)
+def test_command_name_skips_root_options_and_their_values(
+    args: list[str], expected: str | None
+) -> None:
+    assert command_name(args) == expected
+
+
+def test_valued_root_options_are_exactly_those_that_take_a_value() -> None:
+    import typer
+
+    group = typer.main.get_command(app)
+    valued = {
+        opt
+        for param in group.params
+        if not getattr(param, "is_flag", False) and not getattr(param, "count", False)
+        for opt in param.opts
+    }
+    assert valued == VALUED_ROOT_OPTIONS
+
+
+def test_a_run_builds_only_its_own_command_and_leaves_the_app_whole() -> None:
+    everything = (
+        [c.name for c in app.registered_commands],
+        [g.name for g in app.registered_groups],
+    )
+    narrowed = app_for(["--home", "/tmp/h", "sbom", "python"])
+    assert [c.name for c in narrowed.registered_commands] == ["sbom"]
+    assert narrowed.registered_groups == []
+    store = app_for(["store", "status"])
+    assert store.registered_commands == [] and [g.name for g in store.registered_groups] == [
+        "store"
+    ]
+    assert app_for(["sbon"]) is app and app_for(["--help", "sbom"]) is app
+    assert ([c.name for c in app.registered_commands], [g.name for g in app.registered_groups]) == (
+        everything
+    )
+
+
+def test_a_mistyped_command_still_gets_a_suggestion() -> None:
+    result = run_cli("--home", "/nonexistent", "sbon")
+    assert result.returncode == 2
+    assert "No such command 'sbon'" in result.stderr and "sbom" in result.stderr
 
 
 def test_start_up_imports_no_heavy_library() -> None:

@@ -7,8 +7,9 @@ from ``--now`` / ``IMAGETRUST_NOW`` (or the real time) and hands it down.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
+
+from msgspec import Struct
 
 from imagetrust.errors import UsageError
 
@@ -35,8 +36,7 @@ def parse_instant(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-@dataclass(frozen=True)
-class Clock:
+class Clock(Struct, frozen=True):
     """The time the whole command runs at; ``fixed`` pins it for reproducible output."""
 
     fixed: datetime | None = None

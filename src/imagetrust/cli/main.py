@@ -17,12 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     # Pydantic looks for third-party plugins in every installed distribution's entry points
     # on first use (~20 ms); imagetrust uses none, so a command need not pay for the search.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from imagetrust.cli.app import app
+    from imagetrust.cli.app import app_for
     from imagetrust.cli.state import DEBUG
     from imagetrust.logs import redact
 
     try:
-        app(args=argv, prog_name="imagetrust")
+        args = sys.argv[1:] if argv is None else argv
+        app_for(args)(args=args, prog_name="imagetrust")
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_FAILURE)

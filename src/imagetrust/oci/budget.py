@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from imagetrust.oci.errors import PullBudgetExhaustedError
 
 
-@dataclass
-class RegistryQuota:
+class RegistryQuota(Struct):
     registry: str
     limit: int | None = None
     remaining: int | None = None

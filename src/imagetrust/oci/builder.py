@@ -21,9 +21,10 @@ import os
 import stat
 import tarfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
+
+from msgspec import Struct, field
 
 from imagetrust.fsutil import atomic_write_bytes
 from imagetrust.oci import media
@@ -54,16 +55,14 @@ def _clean_path(path: str) -> str:
     return "/".join(parts)
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(Struct, frozen=True):
     kind: Literal["file", "dir", "symlink"]
     data: bytes = b""
     mode: int = 0o644
     target: str = ""
 
 
-@dataclass
-class Layer:
+class Layer(Struct):
     """The content of one filesystem layer: files, directories, symlinks and whiteouts."""
 
     entries: dict[str, _Entry] = field(default_factory=dict)
@@ -177,8 +176,7 @@ _LAYER_TYPES: dict[tuple[MediaTypes, Compression], str] = {
 }
 
 
-@dataclass(frozen=True)
-class Blob:
+class Blob(Struct, frozen=True):
     descriptor: Descriptor
     data: bytes
 
@@ -191,8 +189,7 @@ class Blob:
         return self.descriptor.digest
 
 
-@dataclass(frozen=True)
-class ImageSpec:
+class ImageSpec(Struct, frozen=True):
     """What goes into one single-platform image; every field has a reproducible default."""
 
     layers: Sequence[Layer]
@@ -211,8 +208,7 @@ class ImageSpec:
     annotations: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class BuiltImage:
+class BuiltImage(Struct, frozen=True):
     """A single-platform image: manifest, config and layers, plus the uncompressed tars."""
 
     manifest: Blob
@@ -241,8 +237,7 @@ class BuiltImage:
         yield self.manifest
 
 
-@dataclass(frozen=True)
-class BuiltIndex:
+class BuiltIndex(Struct, frozen=True):
     """A multi-platform image: the index, its images and their attestation manifests."""
 
     index: Blob

@@ -15,9 +15,9 @@ import logging
 import threading
 import time
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
 
 import httpx
+from msgspec import Struct
 
 from imagetrust.config import RegistrySettings
 from imagetrust.http import HttpError
@@ -56,8 +56,7 @@ def registry_base_url(registry: str, settings: RegistrySettings) -> str:
     return f"https://{registry}"
 
 
-@dataclass(frozen=True)
-class ManifestResponse:
+class ManifestResponse(Struct, frozen=True):
     data: bytes
     media_type: str
     digest: str

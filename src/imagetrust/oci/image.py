@@ -8,8 +8,9 @@ attestation manifest per platform marked ``unknown/unknown`` and pointing at its
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from imagetrust.oci import media
 from imagetrust.oci.errors import OciError, PlatformNotFoundError
@@ -27,8 +28,7 @@ DEFAULT_PLATFORM = Platform("linux", "amd64")
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class PlatformSelection:
+class PlatformSelection(Struct, frozen=True):
     """``linux/amd64``, ``linux/amd64,linux/arm64/v8`` or ``all``."""
 
     platforms: tuple[Platform, ...] = (DEFAULT_PLATFORM,)
@@ -53,8 +53,7 @@ class PlatformSelection:
         return "all" if self.all else ",".join(str(p) for p in self.platforms)
 
 
-@dataclass(frozen=True)
-class Attestation:
+class Attestation(Struct, frozen=True):
     digest: str
     size: int
     media_type: str
@@ -72,8 +71,7 @@ class Attestation:
         }
 
 
-@dataclass(frozen=True)
-class PlatformImage:
+class PlatformImage(Struct, frozen=True):
     platform: Platform
     descriptor: Descriptor
     manifest: ImageManifest
@@ -119,8 +117,7 @@ class PlatformImage:
         }
 
 
-@dataclass(frozen=True)
-class ResolvedImage:
+class ResolvedImage(Struct, frozen=True):
     reference: str
     descriptor: Descriptor
     index: ImageIndex | None

@@ -10,14 +10,14 @@ for the next source, ending with the origin. A mirror can cost us time, never in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from imagetrust.oci.errors import InvalidReferenceError
 
 
-@dataclass(frozen=True)
-class Mirror:
+class Mirror(Struct, frozen=True):
     url: str
     base_url: str
     prefix: str

@@ -8,8 +8,9 @@ media types) and lenient about the rest, as registries in the wild are.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from imagetrust.oci import media
 from imagetrust.oci.digest import is_digest
@@ -20,8 +21,7 @@ _DEFAULT_VARIANTS = {"arm64": "v8", "arm": "v7"}
 _ARCH_ALIASES = {"aarch64": "arm64", "x86_64": "amd64", "x86-64": "amd64", "armhf": "arm"}
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(Struct, frozen=True):
     os: str
     architecture: str
     variant: str | None = None
@@ -73,8 +73,7 @@ class Platform:
         return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
 
 
-@dataclass(frozen=True)
-class Descriptor:
+class Descriptor(Struct, frozen=True):
     media_type: str
     digest: str
     size: int
@@ -129,8 +128,7 @@ class Descriptor:
         return self.annotations.get(media.ANNOTATION_REFERENCE_DIGEST)
 
 
-@dataclass(frozen=True)
-class ImageManifest:
+class ImageManifest(Struct, frozen=True):
     media_type: str
     config: Descriptor
     layers: tuple[Descriptor, ...]
@@ -139,8 +137,7 @@ class ImageManifest:
     artifact_type: str | None = None
 
 
-@dataclass(frozen=True)
-class ImageIndex:
+class ImageIndex(Struct, frozen=True):
     media_type: str
     manifests: tuple[Descriptor, ...]
     annotations: dict[str, str] = field(default_factory=dict)
@@ -215,16 +212,14 @@ def _manifest_from(
     raise OciError(f"{where}: unsupported manifest media type {kind!r}")
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(Struct, frozen=True):
     created: str | None
     created_by: str | None
     empty_layer: bool
     comment: str | None = None
 
 
-@dataclass(frozen=True)
-class ImageConfig:
+class ImageConfig(Struct, frozen=True):
     """The parts of an image config a trust review reads; env values are kept for callers
     but shown by name only, since images do bake secrets into ``ENV``."""
 

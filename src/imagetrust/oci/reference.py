@@ -10,8 +10,10 @@ the first component is a registry only if it has a ``.`` or ``:`` or is ``localh
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from imagetrust.oci.digest import is_digest
 from imagetrust.oci.errors import InvalidReferenceError
@@ -30,8 +32,7 @@ _DOMAIN = re.compile(
 MAX_NAME_LENGTH = 255
 
 
-@dataclass(frozen=True)
-class ImageReference:
+class ImageReference(Struct, frozen=True):
     """A registry image: ``registry/repository`` plus a tag and/or a digest."""
 
     registry: str
@@ -73,8 +74,7 @@ class ImageReference:
         return self.name + self._suffix()
 
 
-@dataclass(frozen=True)
-class LayoutReference:
+class LayoutReference(Struct, frozen=True):
     """An OCI image layout directory, optionally one tag or digest inside it."""
 
     path: Path
@@ -86,8 +86,7 @@ class LayoutReference:
         return f"oci-layout:{self.path}{suffix}"
 
 
-@dataclass(frozen=True)
-class ArchiveReference:
+class ArchiveReference(Struct, frozen=True):
     """A ``docker save`` tar file."""
 
     path: Path

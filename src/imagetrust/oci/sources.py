@@ -17,13 +17,13 @@ import hashlib
 import io
 import json
 import logging
-import tarfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+from msgspec import Struct
 
 from imagetrust.oci import media
 from imagetrust.oci.digest import VerifyingReader, digest_of, verify_bytes
@@ -39,6 +39,8 @@ from imagetrust.oci.reference import (
 )
 
 if TYPE_CHECKING:
+    import tarfile
+
     from imagetrust.config import Settings
     from imagetrust.http import RetryPolicy, WaitBudget
     from imagetrust.oci.auth import CredentialStore
@@ -54,8 +56,7 @@ T = TypeVar("T")
 CHUNK_SIZE = 1 << 18
 
 
-@dataclass(frozen=True)
-class BlobOpener:
+class BlobOpener(Struct, frozen=True):
     """One place a blob can be read from; a mirror's failures skip to the next place."""
 
     name: str
@@ -343,6 +344,8 @@ class DockerArchiveSource(ImageSource):
         self.repo_tags: list[str] = []
 
     def _open(self) -> tarfile.TarFile:
+        import tarfile  # only docker-archive sources need it (~3 ms of every start-up else)
+
         if self._tar is None:
             try:
                 self._tar = tarfile.open(self.reference.path, mode="r:*")  # noqa: SIM115 - closed in close()

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import httpx
+from msgspec import Struct, field
 
 from imagetrust.config import HttpSettings
 from imagetrust.http import RetryPolicy, WaitBudget, build_client, send_with_retries
 
 
-@dataclass
-class Transport:
+class Transport(Struct):
     client: httpx.Client
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     wait_budget: WaitBudget = field(default_factory=lambda: WaitBudget(300.0))

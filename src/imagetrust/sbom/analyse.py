@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from imagetrust.sbom.catalogers import default_catalogers
 from imagetrust.sbom.catalogers.base import Cataloger
@@ -50,8 +51,7 @@ def analyser_version(catalogers: Sequence[Cataloger]) -> str:
     return f"{WALKER_VERSION}.catalogers-{CATALOGERS_VERSION}.{names}"
 
 
-@dataclass
-class SbomOptions:
+class SbomOptions(Struct):
     limits: LayerLimits = field(default_factory=LayerLimits)
     reanalyse: bool = False
     catalogers: Sequence[Cataloger] = field(default_factory=default_catalogers)
@@ -229,6 +229,6 @@ def _attribute(
 
 
 def _with_layer(package: Package, layer: str) -> Package:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     return replace(package, layer=layer)

@@ -17,9 +17,10 @@ import json
 import logging
 import re
 import struct
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from msgspec.structs import asdict
 
 from imagetrust.fsutil import atomic_write_bytes
 from imagetrust.sbom.models import KeptFile, LayerAnalysis

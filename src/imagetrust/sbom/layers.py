@@ -24,9 +24,10 @@ success, so its digest check runs; its own errors (a digest mismatch) pass throu
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO
+
+from msgspec.structs import replace
 
 from imagetrust.oci import media
 from imagetrust.sbom import tarstream
@@ -243,7 +244,7 @@ class _Walk:
         self.seen.add(path)
         original = self.kept.get(target)
         if original is not None:
-            self.kept[path] = dataclasses.replace(original, path=path)
+            self.kept[path] = replace(original, path=path)
 
     def _file(self, tar: tarstream.TarReader, path: str, member: tarstream.Member) -> None:
         mode, size = member.mode, member.size

@@ -11,21 +11,20 @@ version the image ships, not merely to the last layer that rewrote the database.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from imagetrust.sbom.models import KeptFile, LayerAnalysis
 
 
-@dataclass(frozen=True)
-class FileVersion:
+class FileVersion(Struct, frozen=True):
     layer_index: int
     layer_digest: str
     file: KeptFile
 
 
-@dataclass
-class MergedImage:
+class MergedImage(Struct):
     """The final filesystem as far as we kept it; ``lineage[path][-1]`` is the visible file."""
 
     lineage: dict[str, list[FileVersion]] = field(default_factory=dict)

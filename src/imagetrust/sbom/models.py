@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from imagetrust.errors import ImagetrustError
 
@@ -35,8 +36,7 @@ class PackageType(StrEnum):
     GO = "go"
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(Struct, frozen=True):
     """One installed package.
 
     ``source_name``/``source_version`` are what distribution advisories name (dpkg
@@ -54,11 +54,10 @@ class Package:
     layer: str | None = None
     path: str | None = None
     licenses: tuple[str, ...] = ()
-    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    extra: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class OsRelease:
+class OsRelease(Struct, frozen=True):
     """The distribution, from os-release (or alpine-release / debian_version / redhat-release)."""
 
     id: str  # e.g. debian, alpine, ubuntu, rhel, centos, fedora, amzn
@@ -72,8 +71,7 @@ class LayerError(SbomError):
     """A layer that cannot be analysed (corrupt compression, truncated, a bomb); names it."""
 
 
-@dataclass(frozen=True)
-class LayerLimits:
+class LayerLimits(Struct, frozen=True):
     """Bounds that keep a hostile layer from exhausting memory, disk or time.
 
     ``max_ratio`` is checked only once ``ratio_floor`` bytes have come out, so small
@@ -96,8 +94,7 @@ class LayerLimits:
         )
 
 
-@dataclass(frozen=True)
-class KeptFile:
+class KeptFile(Struct, frozen=True):
     """A file a cataloger asked for, as kept in the layer cache (after ``reduce``/sniffing)."""
 
     path: str
@@ -107,8 +104,7 @@ class KeptFile:
     size: int = 0  # the file's size in the layer, before any reduction
 
 
-@dataclass
-class LayerAnalysis:
+class LayerAnalysis(Struct):
     """Everything later stages need from one layer; cached per layer digest and analyser.
 
     ``whiteouts`` are paths this layer deletes from the layers below; ``opaque_dirs`` are
@@ -133,8 +129,7 @@ class LayerAnalysis:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class LayerSummary:
+class LayerSummary(Struct, frozen=True):
     digest: str
     media_type: str
     size: int
@@ -144,8 +139,7 @@ class LayerSummary:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class ImageFacts:
+class ImageFacts(Struct, frozen=True):
     """From the image config: what runs, as whom, with what; env values are not kept."""
 
     user: str | None
@@ -158,8 +152,7 @@ class ImageFacts:
     created: str | None = None
 
 
-@dataclass(frozen=True)
-class ImageSbom:
+class ImageSbom(Struct, frozen=True):
     """One platform image's bill of materials, with where each part came from."""
 
     reference: str

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from imagetrust.sbom.models import LayerError
 
@@ -53,8 +54,7 @@ _CONTIGUOUS, _OLD_SPARSE = ord("7"), ord("S")
 _HEADER_ONLY = frozenset({HARDLINK, SYMLINK, DEVICE, DIR, FIFO})
 
 
-@dataclass(slots=True)
-class Member:
+class Member(Struct):
     """One tar entry as the walker sees it: ``name`` is raw (not yet normalised)."""
 
     name: str

@@ -11,9 +11,10 @@ merged, ``parse`` turns each kept file of the final filesystem into packages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
+
+from msgspec import Struct
 
 from imagetrust.sbom.models import OsRelease, Package
 
@@ -58,8 +59,7 @@ class Cataloger(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class PathInterest:
+class PathInterest(Struct, frozen=True):
     """The paths a cataloger may want, in terms the walker tests at C speed.
 
     Every file of every layer passes the walker; asking each cataloger's ``wants`` about

@@ -36,9 +36,9 @@ import json
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from typing import Any
 
+from msgspec import Struct, field
 from packageurl import PackageURL
 
 from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
@@ -139,8 +139,7 @@ def reduce_archive(data: bytes) -> bytes:
 # ------------------------------------------------------------------------- manifest, names
 
 
-@dataclass
-class Manifest:
+class Manifest(Struct):
     main: dict[str, str] = field(default_factory=dict)
     sections: list[dict[str, str]] = field(default_factory=list)
 
@@ -253,8 +252,7 @@ def _manifest_group(manifest: Manifest | None) -> str:
     return ""
 
 
-@dataclass
-class _Candidate:
+class _Candidate(Struct):
     name: str
     version: str
     manifest: Manifest | None = None

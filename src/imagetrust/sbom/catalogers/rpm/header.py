@@ -11,7 +11,8 @@ Only the handful of tags an SBOM needs is decoded.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from imagetrust.sbom.models import CatalogerError
 
@@ -53,8 +54,7 @@ _STRING_TAGS = {
 _INT_TAGS = {TAG_EPOCH: "epoch", TAG_SIZE: "size"}
 
 
-@dataclass(frozen=True)
-class RpmHeader:
+class RpmHeader(Struct, frozen=True):
     """The fields of one installed package that an SBOM reports."""
 
     name: str
