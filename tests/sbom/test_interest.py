@@ -63,3 +63,17 @@ def test_every_wanted_path_of_the_fixtures_and_known_databases_is_covered() -> N
 @given(st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=6))
 def test_random_paths_from_interesting_parts_are_covered(parts: list[str]) -> None:
     check("/".join(parts))
+
+
+def test_the_named_defaults_are_the_catalogers_they_import() -> None:
+    from imagetrust.sbom.analyse import ImageAnalyser, analyser_version
+    from imagetrust.sbom.catalogers import default_cataloger, default_cataloger_names
+
+    catalogers = default_catalogers()
+    assert [c.name for c in catalogers] == default_cataloger_names()
+    for cataloger in catalogers:
+        loaded = default_cataloger(cataloger.name)
+        assert type(loaded) is type(cataloger)
+    assert default_cataloger("nonexistent") is None
+    # The cache key is the same whether the catalogers are named or imported.
+    assert ImageAnalyser(None).version == analyser_version([c.name for c in catalogers])

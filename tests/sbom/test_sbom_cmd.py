@@ -111,6 +111,7 @@ def test_table_output_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_a_warm_sbom_loads_no_heavy_library(tmp_path: Path) -> None:
     """A cached image's SBOM costs start-up more than work: keep that start-up lean."""
+    import ast
     import subprocess
     import sys
 
@@ -127,6 +128,8 @@ def test_a_warm_sbom_loads_no_heavy_library(tmp_path: Path) -> None:
         "sys.stdout = real\n"
         f"heavy = {sorted(HEAVY_MODULES)!r}\n"
         "print(status, sorted(set(heavy) & {m.split('.')[0] for m in sys.modules}))\n"
+        "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules"
+        " if m.startswith('imagetrust.sbom.catalogers.')))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGETRUST_")}
     runs = [
@@ -136,4 +139,9 @@ def test_a_warm_sbom_loads_no_heavy_library(tmp_path: Path) -> None:
         for _ in range(2)
     ]
     assert "analysed" in runs[0].stderr and "cached" in runs[1].stderr, runs[1].stderr
-    assert [run.stdout.strip() for run in runs] == ["0 []", "0 []"]
+    statuses, loaded = zip(*(run.stdout.strip().split("\n") for run in runs), strict=True)
+    assert statuses == ("0 []", "0 []")
+    # A cold run walks the layer with every cataloger; a warm one parses what the cache kept
+    # (dpkg's status and os-release here) and imports no other cataloger.
+    assert {"java", "golang", "npm", "python"} <= set(ast.literal_eval(loaded[0]))
+    assert ast.literal_eval(loaded[1]) == ["base", "dpkg", "osrelease"]

@@ -1,7 +1,5 @@
 """The root Typer application and its global options."""
 
-from __future__ import annotations
-
 import copy
 from collections.abc import Sequence
 from pathlib import Path

@@ -40,7 +40,16 @@ def json_document(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def dumps(kind: str, payload: dict[str, Any]) -> str:
-    return json.dumps(json_document(kind, payload), indent=2, default=_default, ensure_ascii=False)
+    """The document indented by two spaces, exactly as ``json.dumps(..., indent=2)`` writes it.
+
+    ``json.dumps`` with ``indent`` falls back to its pure-Python encoder (4 ms of a warm
+    ``sbom``'s 10 ms of work); encoding compactly in C and re-indenting with msgspec's C
+    formatter gives the same text.
+    """
+    import msgspec.json
+
+    compact = json.dumps(json_document(kind, payload), default=_default, ensure_ascii=False)
+    return msgspec.json.format(compact, indent=2)
 
 
 def emit_json(kind: str, payload: dict[str, Any]) -> None:

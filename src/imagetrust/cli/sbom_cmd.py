@@ -6,8 +6,8 @@ blob at all. Standard formats (CycloneDX, SPDX) are for other tools; the native 
 everything imagetrust knows, including the layer each package came from.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here or in ``app.py``: Typer would have to
+# compile every parameter's annotation from its string on each run.
 import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -77,7 +77,7 @@ def sbom(
         raise SbomProblemsError(problems[0])
 
 
-def _emit(sboms: list[ImageSbom], fmt: SbomFormat, state: CliState) -> None:
+def _emit(sboms: "list[ImageSbom]", fmt: SbomFormat, state: CliState) -> None:
     from imagetrust import __version__
 
     if fmt is SbomFormat.CYCLONEDX_JSON:
@@ -101,7 +101,7 @@ def _emit(sboms: list[ImageSbom], fmt: SbomFormat, state: CliState) -> None:
             _print_table(item)
 
 
-def _print_table(item: ImageSbom) -> None:
+def _print_table(item: "ImageSbom") -> None:
     from rich.table import Table
 
     os_name = "unknown"

@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING
 
 from msgspec import Struct, field
 
-from imagetrust.sbom.catalogers import default_catalogers
+from imagetrust.sbom.catalogers import (
+    default_cataloger,
+    default_cataloger_names,
+    default_catalogers,
+)
 from imagetrust.sbom.catalogers.base import Cataloger
 from imagetrust.sbom.catalogers.osrelease import detect_os
 from imagetrust.sbom.layers import ANALYSER_VERSION as WALKER_VERSION
@@ -45,16 +49,18 @@ log = logging.getLogger(__name__)
 CATALOGERS_VERSION = "2"  # 2: Go build info searched at the ELF writable segment only
 
 
-def analyser_version(catalogers: Sequence[Cataloger]) -> str:
+def analyser_version(cataloger_names: Sequence[str]) -> str:
     """The layer cache key's version part: walker, catalogers and which catalogers ran."""
-    names = "-".join(sorted(c.name for c in catalogers))
+    names = "-".join(sorted(cataloger_names))
     return f"{WALKER_VERSION}.catalogers-{CATALOGERS_VERSION}.{names}"
 
 
 class SbomOptions(Struct):
+    """``catalogers`` None means the defaults, each imported only once a layer needs it."""
+
     limits: LayerLimits = field(default_factory=LayerLimits)
     reanalyse: bool = False
-    catalogers: Sequence[Cataloger] = field(default_factory=default_catalogers)
+    catalogers: Sequence[Cataloger] | None = None
 
 
 LayerProgress = Callable[["Descriptor", bool], None]
@@ -72,7 +78,10 @@ class ImageAnalyser:
     ) -> None:
         self.cache = cache
         self.options = options or SbomOptions()
-        self.version = analyser_version(self.options.catalogers)
+        given = self.options.catalogers
+        self._catalogers = {c.name: c for c in given} if given is not None else {}
+        self._names = list(self._catalogers) if given is not None else default_cataloger_names()
+        self.version = analyser_version(self._names)
         self.on_layer = on_layer
         self._memo: dict[str, LayerAnalysis] = {}
 
@@ -148,7 +157,7 @@ class ImageAnalyser:
                 stream,
                 digest=digest,
                 media_type=descriptor.media_type or None,
-                catalogers=self.options.catalogers,
+                catalogers=self._all_catalogers(),
                 limits=self.options.limits,
                 compressed_size=descriptor.size,
             ),
@@ -164,16 +173,31 @@ class ImageAnalyser:
             self.on_layer(descriptor, False)
         return analysis, False
 
+    def _all_catalogers(self) -> list[Cataloger]:
+        """Every cataloger, in order: a layer to walk needs them all."""
+        if self.options.catalogers is not None:
+            return list(self.options.catalogers)
+        if len(self._catalogers) < len(self._names):
+            self._catalogers = {c.name: c for c in default_catalogers()}
+        return [self._catalogers[name] for name in self._names]
+
+    def _cataloger(self, name: str) -> Cataloger | None:
+        """The cataloger that kept a file: a warm run imports only the ones its files name."""
+        if name not in self._catalogers and self.options.catalogers is None and name in self._names:
+            found = default_cataloger(name)
+            if found is not None:
+                self._catalogers[name] = found
+        return self._catalogers.get(name)
+
     def _packages(
         self, merged: MergedImage, os_release: OsRelease | None
     ) -> tuple[list[Package], list[str]]:
-        by_name = {c.name: c for c in self.options.catalogers}
         packages: list[Package] = []
         errors: list[str] = []
         for path in sorted(merged.lineage):
             versions = merged.lineage[path]
             top = versions[-1]
-            cataloger = by_name.get(top.file.cataloger)
+            cataloger = self._cataloger(top.file.cataloger)
             if cataloger is None:
                 continue
             try:

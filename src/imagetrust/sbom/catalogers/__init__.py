@@ -8,28 +8,39 @@ key, so adding a cataloger re-analyses layers instead of silently missing its pa
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from imagetrust.sbom.catalogers.base import Cataloger
+
+# Name, module and class of each default cataloger, in the order the walker asks them: OS
+# detection first, then OS packages, then language packages (the first cataloger that
+# wants a file gets it). Names are listed here so that the cache key and a warm run's
+# parsing can be had without importing catalogers the image never needed.
+DEFAULT_CATALOGERS: tuple[tuple[str, str, str], ...] = (
+    ("os", "osrelease", "OsReleaseCataloger"),
+    ("dpkg", "dpkg", "DpkgCataloger"),
+    ("apk", "apk", "ApkCataloger"),
+    ("rpm", "rpm.cataloger", "RpmCataloger"),
+    ("python", "python", "PythonCataloger"),
+    ("npm", "npm", "NpmCataloger"),
+    ("java", "java", "JavaCataloger"),
+    ("go", "golang", "GoCataloger"),
+)
+
+
+def default_cataloger_names() -> list[str]:
+    return [name for name, _, _ in DEFAULT_CATALOGERS]
+
+
+def default_cataloger(name: str) -> Cataloger | None:
+    """The default cataloger called ``name``, importing only its module; None if unknown."""
+    for known, module, cls in DEFAULT_CATALOGERS:
+        if known == name:
+            cataloger: Cataloger = getattr(import_module(f"{__name__}.{module}"), cls)()
+            return cataloger
+    return None
 
 
 def default_catalogers() -> list[Cataloger]:
-    """OS detection first, then OS packages, then language packages (the walker asks in
-    this order and the first cataloger that wants a file gets it)."""
-    from imagetrust.sbom.catalogers.apk import ApkCataloger
-    from imagetrust.sbom.catalogers.dpkg import DpkgCataloger
-    from imagetrust.sbom.catalogers.golang import GoCataloger
-    from imagetrust.sbom.catalogers.java import JavaCataloger
-    from imagetrust.sbom.catalogers.npm import NpmCataloger
-    from imagetrust.sbom.catalogers.osrelease import OsReleaseCataloger
-    from imagetrust.sbom.catalogers.python import PythonCataloger
-    from imagetrust.sbom.catalogers.rpm.cataloger import RpmCataloger
-
-    return [
-        OsReleaseCataloger(),
-        DpkgCataloger(),
-        ApkCataloger(),
-        RpmCataloger(),
-        PythonCataloger(),
-        NpmCataloger(),
-        JavaCataloger(),
-        GoCataloger(),
-    ]
+    """Every default cataloger, in the order the walker asks them."""
+    return [c for name in default_cataloger_names() if (c := default_cataloger(name)) is not None]
