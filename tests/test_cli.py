@@ -104,6 +104,45 @@ def test_a_mistyped_command_still_gets_a_suggestion() -> None:
     assert "No such command 'sbon'" in result.stderr and "sbom" in result.stderr
 
 
+def test_the_console_script_skips_tear_down_but_nothing_a_user_sees() -> None:
+    """``run`` leaves with ``os._exit``: buffered output, exit handlers registered during
+    the run, a still-running worker thread and the exit code must all survive that."""
+    code = """
+import atexit, sys, threading, time
+from imagetrust.cli import main as cli_main
+
+def fake_main(argv=None):
+    atexit.register(lambda: sys.stdout.write("handler ran\\n"))
+    def late():
+        time.sleep(0.3)
+        sys.stdout.write("thread done\\n")
+    threading.Thread(target=late).start()
+    sys.stdout.write("x" * 1_000_000 + "\\n")  # left in the buffer
+    sys.stderr.write("to stderr")  # no newline: still buffered
+    return 3
+
+cli_main.main = fake_main
+cli_main.run()
+"""
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=buffered,
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == "x" * 1_000_000 + "\nthread done\nhandler ran\n"
+    assert result.stderr == "to stderr"
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--version"], 0), (["--bogus"], 2), (["sbom"], 2)])
+def test_the_console_script_keeps_exit_codes(args: list[str], code: int) -> None:
+    assert run_cli(*args).returncode == code
+
+
 def test_start_up_imports_no_heavy_library() -> None:
     code = (
         "import sys, imagetrust.cli.app; "

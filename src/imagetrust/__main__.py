@@ -1,7 +1,5 @@
 """``python -m imagetrust``."""
 
-import sys
+from imagetrust.cli.main import run
 
-from imagetrust.cli.main import main
-
-sys.exit(main())
+run()
