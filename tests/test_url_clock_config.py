@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -163,3 +164,48 @@ def test_settings_without_file_or_environment_do_not_load_pydantic() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["30.0", "False"]
+
+
+def _bounded_fields() -> list[tuple[str, str, Any]]:
+    from typing import Annotated, get_args, get_origin, get_type_hints
+
+    import msgspec
+
+    from imagetrust.config import Settings
+
+    found = []
+    for section in Settings.__struct_fields__:
+        section_type = get_type_hints(Settings)[section]
+        for name, kind in get_type_hints(section_type, include_extras=True).items():
+            # ``X | None`` keeps its bound on X
+            options = get_args(kind) if get_origin(kind) is not Annotated else (kind,)
+            for option in options:
+                if get_origin(option) is Annotated:
+                    for meta in get_args(option)[1:]:
+                        if isinstance(meta, msgspec.Meta) and (meta.gt, meta.ge) != (None, None):
+                            found.append((section, name, meta))
+    return found
+
+
+def test_every_declared_bound_is_enforced_through_pydantic() -> None:
+    bounded = _bounded_fields()
+    assert len(bounded) >= 8  # the timeouts, retries, pull counts, sizes and ratio
+    for section, name, meta in bounded:
+        limit = meta.gt if meta.gt is not None else meta.ge
+        bad = limit if meta.gt is not None else limit - 1
+        env = {f"IMAGETRUST_{section}_{name}".upper(): str(bad)}
+        with pytest.raises(ConfigError, match=rf"invalid setting {section}\.{name}: Input should"):
+            load_settings(None, environ=env)
+        good = {f"IMAGETRUST_{section}_{name}".upper(): str(limit + 1)}
+        assert getattr(getattr(load_settings(None, environ=good), section), name) == limit + 1
+
+
+def test_validated_settings_keep_every_default(tmp_path: Path) -> None:
+    from imagetrust.config import Settings
+
+    path = tmp_path / "empty-sections.toml"
+    path.write_text("[http]\n[hub]\n[registry]\n[sources]\n[sbom]\n")
+    assert load_settings(path, environ={}) == Settings()
+    settings = load_settings(path, environ={"IMAGETRUST_HTTP_RETRIES": "2"})
+    assert settings.http.retries == 2 and settings.http.timeout == Settings().http.timeout
+    assert type(settings) is Settings and type(settings.http) is type(Settings().http)
