@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from imagetrust.clock import Clock
 
@@ -15,14 +16,13 @@ if TYPE_CHECKING:
 DEBUG = {"enabled": False}
 
 
-@dataclass
-class CliState:
+class CliState(Struct):
     home_option: Path | None
     db_url: str | None
     config_path: Path | None
     verbosity: int
     clock: Clock
-    _settings: Settings | None = field(default=None, repr=False)
+    _settings: Settings | None = None  # loaded on first use
 
     @property
     def home(self) -> Path:
