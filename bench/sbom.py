@@ -6,8 +6,8 @@ builds and caches it). Each run is its own process, timed by wall clock; its pea
 is measured on that very process (GNU time when installed: see ``run_child``), so one
 tool's memory never leaks into another's figure. Cold runs get a fresh cache folder, warm
 runs reuse the one the cold run just filled (syft has no scan cache: cold runs only). The
-tools take turns within each repetition, so a noisy neighbour slows all of them alike;
-medians are reported.
+tools take turns within each repetition, and who goes first rotates, so a noisy neighbour
+(or what the previous process leaves behind) slows all of them alike; medians are reported.
 
 Floors put the numbers in perspective: ``gzip -dc`` of the layer blob, and Python
 decompressing it in a streaming loop with python-isal and with zlib (the in-process time
@@ -343,7 +343,10 @@ def measure_tools(
         live.append(tool)
     for turn in range(repeat):
         print(f"  repetition {turn + 1}/{repeat}", file=sys.stderr)
-        for tool in live:
+        # Rotate who goes first, so that no tool always runs right after the same other one
+        # (whatever a process leaves behind as it exits then weighs on all of them alike).
+        start = turn % len(live) if live else 0
+        for tool in live[start:] + live[:start]:
             row = rows[tool.name]
             cache = fresh()
             env = env_for(tool, cache)
