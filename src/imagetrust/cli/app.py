@@ -21,6 +21,8 @@ from imagetrust.cli.state import DEBUG, CliState
 from imagetrust.clock import Clock
 from imagetrust.errors import UsageError
 
+HELP_OPTIONS = ("-h", "--help")
+
 app = typer.Typer(
     name="imagetrust",
     help="Which container images can we trust today, and why.",
@@ -28,7 +30,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: Rich help formatting costs ~100 ms of start-up
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": list(HELP_OPTIONS)},
 )
 
 
@@ -114,7 +116,6 @@ app.command("demo")(demo_cmd.demo)
 
 # The options of ``root`` that take a value: the word after one is not a command's name.
 VALUED_ROOT_OPTIONS = frozenset({"--home", "--db-url", "--config", "--now"})
-_HELP = frozenset({"-h", "--help"})
 
 
 def app_for(args: Sequence[str]) -> typer.Typer:
@@ -140,7 +141,7 @@ def command_name(args: Sequence[str]) -> str | None:
     """The first word of ``args`` that is neither a root option nor its value."""
     words = iter(args)
     for arg in words:
-        if arg in _HELP or arg == "--":
+        if arg in HELP_OPTIONS or arg == "--":
             return None
         if arg in VALUED_ROOT_OPTIONS:
             next(words, None)

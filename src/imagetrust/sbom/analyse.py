@@ -16,11 +16,7 @@ from typing import TYPE_CHECKING
 
 from msgspec import Struct, field
 
-from imagetrust.sbom.catalogers import (
-    default_cataloger,
-    default_cataloger_names,
-    default_catalogers,
-)
+from imagetrust.sbom.catalogers import default_cataloger, default_cataloger_names
 from imagetrust.sbom.catalogers.base import Cataloger
 from imagetrust.sbom.catalogers.osrelease import detect_os
 from imagetrust.sbom.layers import ANALYSER_VERSION as WALKER_VERSION
@@ -177,13 +173,14 @@ class ImageAnalyser:
         """Every cataloger, in order: a layer to walk needs them all."""
         if self.options.catalogers is not None:
             return list(self.options.catalogers)
-        if len(self._catalogers) < len(self._names):
-            self._catalogers = {c.name: c for c in default_catalogers()}
-        return [self._catalogers[name] for name in self._names]
+        return [c for name in self._names if (c := self._cataloger(name)) is not None]
 
     def _cataloger(self, name: str) -> Cataloger | None:
-        """The cataloger that kept a file: a warm run imports only the ones its files name."""
-        if name not in self._catalogers and self.options.catalogers is None and name in self._names:
+        """The cataloger that kept a file: a warm run imports only the ones its files name.
+
+        Given catalogers are all in ``_catalogers`` from the start; defaults load on demand.
+        """
+        if name not in self._catalogers and name in self._names:
             found = default_cataloger(name)
             if found is not None:
                 self._catalogers[name] = found

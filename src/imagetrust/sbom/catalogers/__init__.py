@@ -36,11 +36,15 @@ def default_cataloger(name: str) -> Cataloger | None:
     """The default cataloger called ``name``, importing only its module; None if unknown."""
     for known, module, cls in DEFAULT_CATALOGERS:
         if known == name:
-            cataloger: Cataloger = getattr(import_module(f"{__name__}.{module}"), cls)()
-            return cataloger
+            return _load(module, cls)
     return None
 
 
 def default_catalogers() -> list[Cataloger]:
     """Every default cataloger, in the order the walker asks them."""
-    return [c for name in default_cataloger_names() if (c := default_cataloger(name)) is not None]
+    return [_load(module, cls) for _, module, cls in DEFAULT_CATALOGERS]
+
+
+def _load(module: str, cls: str) -> Cataloger:
+    cataloger: Cataloger = getattr(import_module(f"{__name__}.{module}"), cls)()
+    return cataloger
