@@ -210,3 +210,143 @@ def test_data_written_at_the_previous_revision_survives_the_upgrade(store_url: s
             (run,) = list_runs(conn)
             assert (run.id, run.kind, run.error_count) == (run_id, "catalog", 1)
             assert [r.name for r in list_repositories(conn)] == ["python"]
+
+
+def test_vulndb_rows_written_at_0004_survive_the_generations_upgrade(store_url: str) -> None:
+    """SQLite rebuilds vuln_records for 0005; with foreign keys on, dropping the old table
+    would cascade into every affected entry. Rows of an unfinished old import stay too."""
+    from imagetrust.vulndb.query import affected_records, db_status
+
+    with Store.open(store_url, migrate=False) as store:
+        store.upgrade("0004")
+        with store.transaction() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO vuln_sources (id, name, kind, path, version, generation,"
+                    " imported_at, counts) VALUES (1, 'osv', 'osv-zip', '/x', 'v1', 3, :t, '{}')"
+                ),
+                {"t": NOW},
+            )
+            for pk, record_id, generation in [(1, "DSA-1", 3), (2, "DSA-2", 2)]:
+                conn.execute(
+                    text(
+                        "INSERT INTO vuln_records (id, source_id, record_id, generation,"
+                        ' content_hash, aliases, upstream, related, severity, "references")'
+                        " VALUES (:pk, 1, :rid, :g, 'h', '[]', '[]', '[]', '[]', '[]')"
+                    ),
+                    {"pk": pk, "rid": record_id, "g": generation},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO vuln_affected (record_pk, ecosystem, ecosystem_base,"
+                        " package, name, ranges, versions, severity)"
+                        " VALUES (:pk, 'Debian:12', 'Debian', 'zlib', 'zlib', '[]', '[]', '[]')"
+                    ),
+                    {"pk": pk},
+                )
+        store.upgrade()
+        with store.read() as conn:
+            found = sorted(e.record_id for e in affected_records(conn, "Debian:12", "zlib"))
+            status = db_status(conn)
+        assert found == ["DSA-1", "DSA-2"]
+        assert (status.records, status.affected_entries) == (2, 2)
+        [source] = status.sources
+        assert (source.state, source.version, source.import_pending) == ("live", "v1", False)
+        store.downgrade("0004")  # and back: the live generation survives that too
+        with store.read() as conn:
+            rows = conn.execute(text("SELECT count(*) FROM vuln_affected")).scalar_one()
+        assert rows == 2
+
+
+def test_read_only_commands_create_nothing(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from imagetrust.cli.main import main
+
+    base = tmp_path / "x"  # type: ignore[operator]
+    url = f"sqlite:///{base}/a/b.db"
+    assert main(["--db-url", url, "store", "status", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["exists"], doc["revision"], doc["backend"]) == (False, None, "sqlite")
+    assert main(["--db-url", url, "store", "status"]) == 0
+    assert "none" in capsys.readouterr().out
+    assert main(["--db-url", url, "db", "status"]) == 1
+    err = capsys.readouterr().err
+    assert f"no store at {base}/a/b.db yet" in err and "hint:" in err
+    assert not base.exists()
+    assert main(["--db-url", url, "store", "migrate"]) == 0  # a command that writes creates it
+    assert (base / "a" / "b.db").is_file()
+
+
+@pytest.mark.postgres
+def test_read_only_commands_create_no_tables_on_postgres(
+    postgres_server: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import psycopg
+
+    from imagetrust.cli.main import main
+    from tests.conftest import create_pg_database
+
+    url = create_pg_database(postgres_server)  # type: ignore[arg-type]
+    assert main(["--db-url", url, "store", "status"]) == 0
+    assert main(["--db-url", url, "db", "status"]) == 1
+    assert main(["--db-url", url, "catalog", "--no-refresh"]) == 1
+    assert "no imagetrust tables" in capsys.readouterr().err
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname='public'").fetchone()
+    assert tables == (0,)
+
+
+def test_a_read_is_one_snapshot_while_others_commit(store_url: str) -> None:
+    """Every statement of one ``read()`` sees the store as of its first one, so a scan never
+    mixes two states of the database (an import switching generations meanwhile)."""
+    with Store.open(store_url) as store:
+        with store.transaction() as conn:
+            upsert_repository(conn, "python", now=NOW)
+        with store.read() as reader:
+            assert [r.name for r in list_repositories(reader)] == ["python"]
+            with store.transaction() as writer:
+                upsert_repository(writer, "alpine", now=NOW)
+            assert [r.name for r in list_repositories(reader)] == ["python"]
+        with store.read() as conn:
+            assert [r.name for r in list_repositories(conn)] == ["alpine", "python"]
+
+
+def test_a_unit_of_work_reads_and_writes_as_one_step(store_url: str) -> None:
+    """A transaction that reads then writes holds the write lock from its start (SQLite's
+    ``BEGIN IMMEDIATE``; row locks on PostgreSQL): a second writer waits instead of both
+    acting on what they read."""
+    import threading
+
+    from sqlalchemy import func, update
+
+    with Store.open(store_url) as store:
+        with store.transaction() as conn:
+            upsert_repository(conn, "python", now=NOW)
+        order: list[str] = []
+        first_in = threading.Event()
+
+        def bump(name: str, hold: float) -> None:
+            with store.transaction() as conn:
+                if store.backend == "postgresql":  # what the first statement locks
+                    conn.execute(select(repositories.c.id).with_for_update())
+                seen = conn.execute(select(func.max(repositories.c.last_seen))).scalar_one()
+                first_in.set()
+                order.append(f"{name} read")
+                threading.Event().wait(hold)
+                conn.execute(update(repositories).values(last_seen=seen + timedelta(days=1)))
+                order.append(f"{name} wrote")
+
+        one = threading.Thread(target=bump, args=("one", 0.5))
+        one.start()
+        first_in.wait(10)
+        two = threading.Thread(target=bump, args=("two", 0))
+        two.start()
+        one.join(30)
+        two.join(30)
+        with store.read() as conn:
+            last = conn.execute(select(repositories.c.last_seen)).scalar_one()
+    assert order == ["one read", "one wrote", "two read", "two wrote"]
+    assert last == NOW + timedelta(days=2)  # neither bump was lost

@@ -87,7 +87,12 @@ def test_offline_needs_a_library_dir(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_no_refresh_on_an_empty_store_says_what_to_do(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--home", str(tmp_path), "catalog", "--no-refresh"]) == 2
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "catalog", "--no-refresh"]) == 1
+    assert "no store at" in capsys.readouterr().err and not home.exists()  # nothing created
+    assert main(["--home", str(home), "store", "migrate"]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(home), "catalog", "--no-refresh"]) == 2
     err = capsys.readouterr().err
     assert "no catalog snapshot" in err and "hint: run `imagetrust catalog`" in err
 

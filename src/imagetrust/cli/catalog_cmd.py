@@ -95,8 +95,9 @@ def catalog(
     until_at = parse_instant(until) if until else None
     if offline and library_dir is None:
         raise UsageError("--offline needs --library-dir (an official-images checkout)")
-    with cli.open_store() as store:
-        if refresh and until_at is None:
+    refreshing = refresh and until_at is None
+    with cli.open_store(create=refreshing) as store:
+        if refreshing:
             _refresh(cli, store, offline, library_dir, docs_dir, hub_recording, all_tags)
         with store.read() as conn:
             snapshot = latest_snapshot(conn, at_or_before=until_at)

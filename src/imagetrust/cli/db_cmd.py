@@ -41,9 +41,20 @@ def import_(
         str | None,
         typer.Option(help="Source name (default: the resolved path).", show_default=False),
     ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            help="Seconds to wait while another import of the same source runs (0: fail at once).",
+            min=0,
+        ),
+    ] = 600.0,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Import advisories from local files, with no network."""
+    """Import advisories from local files, with no network.
+
+    All or nothing: the source is replaced only when the whole import succeeds.
+    """
     from imagetrust.vulndb.importer import import_path
 
     state: CliState = ctx.obj
@@ -54,7 +65,22 @@ def import_(
             del files  # the bar counts records; files show in the summary
             report(f"importing {path.name}", records, None)
 
-        result = import_path(store, path, now=state.clock.now(), name=name, progress=progress)
+        def waiting() -> None:
+            if state.verbosity >= 0:
+                console.print(
+                    f"waiting for another import of this source to finish (up to {wait:g} s)",
+                    markup=False,
+                )
+
+        result = import_path(
+            store,
+            path,
+            now=state.clock.now(),
+            name=name,
+            progress=progress,
+            lock_timeout=wait,
+            on_wait=waiting,
+        )
     if fmt is OutputFormat.JSON:
         emit_json("vulndb-import", result.to_json())
         return
@@ -88,7 +114,7 @@ def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE) -> None:
 
     state: CliState = ctx.obj
     now = state.clock.now()
-    with state.open_store() as store, store.read() as conn:
+    with state.open_store(create=False) as store, store.read() as conn:
         info = db_status(conn)
     if fmt is OutputFormat.JSON:
         emit_json("vulndb-status", info.to_json(now))
@@ -98,12 +124,16 @@ def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE) -> None:
         return
     rows: list[tuple[str, str]] = []
     for source in info.sources:
+        if source.state != "live":
+            rows.append((source.name, "incomplete: no import has finished (not used)"))
+            continue
+        pending = "; a newer import is running or was interrupted" if source.import_pending else ""
         rows.append(
             (
                 source.name,
                 f"{source.kind}, {source.records} records, version {source.version}, "
                 f"imported {source.imported_at:%Y-%m-%d %H:%M:%S}Z "
-                f"({_age(int((now - source.imported_at).total_seconds()))})",
+                f"({_age(int((now - source.imported_at).total_seconds()))}){pending}",
             )
         )
     rows.append(("records", str(info.records)))

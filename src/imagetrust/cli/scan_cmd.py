@@ -89,7 +89,7 @@ def _match(
 
     with store.read() as conn:
         status = db_status(conn)
-        if not status.sources:
+        if not status.live_sources:
             raise UsageError(
                 "the vulnerability database is empty",
                 hint="import OSV or Alpine secdb data first: imagetrust db import PATH",
@@ -119,7 +119,8 @@ def _report(
         shown_total += len(shown)
         images.append(_image_doc(sbom, findings, shown, counts(findings)))
     databases = [
-        {"name": s.name, "version": s.version, "imported_at": s.imported_at} for s in status.sources
+        {"name": s.name, "version": s.version, "imported_at": s.imported_at}
+        for s in status.live_sources
     ]
     if fmt is OutputFormat.JSON:
         if len(images) == 1:

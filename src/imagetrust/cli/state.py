@@ -43,7 +43,9 @@ class CliState(Struct):
 
         return resolve_db_url(home or self.home, self.db_url)
 
-    def open_store(self, *, migrate: bool = True) -> Store:
+    def open_store(self, *, migrate: bool = True, create: bool = True) -> Store:
+        """``create=False`` for commands that only read: a missing store is an error that
+        says so, and nothing is created."""
         from imagetrust.store.database import Store
 
-        return Store.open(self.resolved_db_url(), migrate=migrate)
+        return Store.open(self.resolved_db_url(), migrate=migrate, create=create)

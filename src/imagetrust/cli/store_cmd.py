@@ -45,11 +45,17 @@ def migrate(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE) -> None:
 
 @app.command()
 def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE) -> None:
-    """Show where the store is, its schema revision, and what it holds."""
+    """Show where the store is, its schema revision, and what it holds (creates nothing)."""
+    from imagetrust.store.database import StoreMissing
     from imagetrust.store.runs import list_runs, table_counts
 
     state: CliState = ctx.obj
-    with state.open_store(migrate=False) as store:
+    try:
+        opened = state.open_store(migrate=False, create=False)
+    except StoreMissing as missing:
+        _no_store(state, fmt, missing)
+        return
+    with opened as store:
         schema = store.schema_state()
         counts: dict[str, int] = {}
         last_run: dict[str, Any] | None = None
@@ -70,6 +76,7 @@ def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE) -> None:
         payload: dict[str, Any] = {
             "store": store.display_url,
             "backend": store.backend,
+            "exists": True,
             "revision": schema.current,
             "head_revision": schema.head,
             "up_to_date": schema.up_to_date,
@@ -96,3 +103,31 @@ def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE) -> None:
             )
         )
     print_key_values(rows)
+
+
+def _no_store(state: CliState, fmt: OutputFormat, missing: Exception) -> None:
+    """A status command answers "none yet" rather than failing, and creates nothing."""
+    from imagetrust.store.migrations import HEAD_REVISION
+    from imagetrust.store.url import redact_url
+
+    url = state.resolved_db_url()
+    payload: dict[str, Any] = {
+        "store": redact_url(url),
+        "backend": "sqlite" if url.startswith("sqlite") else "postgresql",
+        "exists": False,
+        "revision": None,
+        "head_revision": HEAD_REVISION,
+        "up_to_date": False,
+        "counts": {},
+        "last_run": None,
+    }
+    if fmt is OutputFormat.JSON:
+        emit_json("store-status", payload)
+        return
+    print_key_values(
+        [
+            ("store", payload["store"]),
+            ("backend", payload["backend"]),
+            ("schema", f"none: {missing}; the first command that writes creates it"),
+        ]
+    )

@@ -4,6 +4,17 @@ Opening is on the start-up path of most commands, so the schema check is one che
 against ``alembic_version``; Alembic itself is imported only when an upgrade is due.
 Migrations are serialised between processes (an advisory lock on PostgreSQL, a lock file
 beside the SQLite database), so two commands started at once cannot both create tables.
+
+Transactions mean the same on both backends. Python's sqlite3 module would only open a
+transaction at the first write, so the reads before it saw other commits, and every read
+connection saw each statement's own moment; here SQLite runs in autocommit at the driver
+and the store issues ``BEGIN IMMEDIATE`` for a unit of work (the write lock taken first, so
+its reads and writes are one atomic step) and ``BEGIN`` for a read (one WAL snapshot for
+all its statements). PostgreSQL reads run at REPEATABLE READ for the same reason: a scan
+reading while an import switches generations sees the old generation or the new, whole.
+
+Read-only commands open with ``create=False``: nothing is created (no folder, no file, no
+tables), and a missing store is a ``StoreMissing`` error saying so.
 """
 
 from __future__ import annotations
@@ -39,7 +50,15 @@ class SchemaState:
         return self.current == self.head
 
 
+class StoreMissing(StoreError):
+    """A read-only command found no store: it says so rather than creating an empty one."""
+
+
+_WRITE = "imagetrust_write"  # execution option: this connection's transaction will write
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # the store, not the driver, opens transactions
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -48,9 +67,19 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_store_engine(url: str) -> Engine:
+def _begin_sqlite(conn: Connection) -> None:
+    write = conn.get_execution_options().get(_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def create_store_engine(url: str, *, create: bool = True) -> Engine:
     path = sqlite_path(url)
     if path is not None:
+        if not create and not path.is_file():
+            raise StoreMissing(
+                f"no store at {path} yet",
+                hint="the first command that writes creates it (e.g. `imagetrust store migrate`)",
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -58,6 +87,7 @@ def create_store_engine(url: str) -> Engine:
     engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "begin", _begin_sqlite)
     return engine
 
 
@@ -81,10 +111,21 @@ class Store:
         self.url = url
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
-        """Connect; with ``migrate`` bring an older schema up to date first."""
-        store = cls(create_store_engine(url), url)
+    def open(cls, url: str, *, migrate: bool = True, create: bool = True) -> Store:
+        """Connect; with ``migrate`` bring an older schema up to date first.
+
+        ``create=False`` is for commands that only read: a store that does not exist yet
+        (no SQLite file, or a database without our tables) raises ``StoreMissing`` and
+        nothing is created.
+        """
+        store = cls(create_store_engine(url, create=create), url)
         state = store.schema_state()
+        if state.current is None and not create:
+            store.close()
+            raise StoreMissing(
+                f"no store at {store.display_url} yet (the database holds no imagetrust tables)",
+                hint="the first command that writes creates it (e.g. `imagetrust store migrate`)",
+            )
         if state.current is not None and not _known_revision(state.current):
             store.close()
             raise StoreError(
@@ -115,12 +156,17 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
         """All writes for one unit of work (one image, one catalog snapshot) go here."""
-        with self._translate_errors(), self.engine.begin() as conn:
-            yield conn
+        with self._translate_errors(), self.engine.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
+        """A consistent snapshot: every statement sees the store as of the first one."""
         with self._translate_errors(), self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
             yield conn
 
     def schema_state(self) -> SchemaState:
@@ -129,16 +175,44 @@ class Store:
 
     def upgrade(self, target: str = "head") -> SchemaState:
         """Run Alembic up to ``target``, holding the cross-process migration lock."""
-        with self._migration_lock(), self.transaction() as conn:
+        with self._migration_lock(), self._migration_transaction() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
             _run_alembic(conn, "upgrade", target)
         return self.schema_state()
 
     def downgrade(self, target: str) -> SchemaState:
-        with self._migration_lock(), self.transaction() as conn:
+        with self._migration_lock(), self._migration_transaction() as conn:
             _run_alembic(conn, "downgrade", target)
         return self.schema_state()
+
+    @contextlib.contextmanager
+    def _migration_transaction(self) -> Iterator[Connection]:
+        """One transaction for the whole migration; on SQLite with foreign keys off.
+
+        SQLite changes a table by copying it into a new one and dropping the old, and with
+        foreign keys on, dropping a table deletes its rows first, cascading into the tables
+        that refer to it (every affected entry of every advisory, for one). SQLite's own
+        procedure for schema changes turns them off outside the transaction and checks
+        them before committing, which is what this does.
+        """
+        if self.backend != "sqlite":
+            with self.transaction() as conn:
+                yield conn
+            return
+        with self._translate_errors(), self.engine.connect() as conn:
+            raw = conn.connection.driver_connection  # a pragma, outside any transaction
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    yield conn
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise StoreError(f"migration broke a foreign key: {tuple(broken)}")
+            finally:
+                raw.execute("PRAGMA foreign_keys=ON")
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:

@@ -169,8 +169,13 @@ repository_tags = Table(
 )
 
 # --- vulndb: imported advisory sources, their records, and the (ecosystem, package) index -
-# One row per source (a name the user chose or the resolved path); a re-import bumps its
-# ``generation`` and records not seen again are removed, so a source mirrors its last import.
+# One row per source (a name the user chose or the resolved path). Each import builds a new
+# generation beside the live one and switches to it in one transaction, so readers only ever
+# see whole generations. ``generation`` is the live one (0: no import has completed yet);
+# ``last_generation`` the newest started, so an unfinished import never reuses a number.
+# A record row is visible in generation G when added_in <= G and (removed_in is NULL or
+# removed_in > G): unchanged records are shared between generations (``seen_in`` marks that
+# an import saw them), changed ones get a new row and their old row a ``removed_in``.
 vuln_sources = Table(
     "vuln_sources",
     metadata,
@@ -182,6 +187,8 @@ vuln_sources = Table(
     Column("generation", Integer, nullable=False),
     Column("imported_at", UtcDateTime(), nullable=False),
     Column("counts", JSON, nullable=False),
+    Column("last_generation", Integer, nullable=False, server_default="0"),
+    Column("content_digest", String(64), nullable=True),
     UniqueConstraint("name", name="uq_vuln_sources_name"),
 )
 
@@ -196,7 +203,7 @@ vuln_records = Table(
         nullable=False,
     ),
     Column("record_id", String(255), nullable=False),
-    Column("generation", Integer, nullable=False),
+    Column("added_in", Integer, nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("modified", UtcDateTime(), nullable=True),
     Column("published", UtcDateTime(), nullable=True),
@@ -209,7 +216,11 @@ vuln_records = Table(
     Column("severity", JSON, nullable=False),
     Column("references", JSON, nullable=False),
     Column("database_specific", JSON, nullable=True),
-    UniqueConstraint("source_id", "record_id", name="uq_vuln_records_source_record"),
+    Column("removed_in", Integer, nullable=True),
+    Column("seen_in", Integer, nullable=False, server_default="0"),
+    UniqueConstraint(
+        "source_id", "record_id", "added_in", name="uq_vuln_records_source_record_added"
+    ),
 )
 
 vuln_affected = Table(

@@ -5,21 +5,34 @@ ecosystem's), a folder (walked recursively; ``.json``, ``.yaml``, ``.yml`` files
 file. A JSON object with an ``id`` is an OSV record, a list is a list of them, a document
 with ``distroversion`` and ``packages`` is secdb.
 
-Exports run to gigabytes, so a zip is read member by member and every read is bounded
-(``max_file_bytes``): a zip bomb member is cut off and reported, never inflated in memory.
-A malformed record is counted and reported with its file and id, and the import goes on.
-Records are written one batch per transaction; a re-import of the same source replaces
-records with the same id (skipping the write when the content hash is unchanged) and
-removes records the source no longer has, so the store mirrors the last import. Each
-import stamps the source with a version string (import time + content hash) that findings
-quote, so a finding says which database produced it.
+**All or nothing.** A source is replaced only by a complete, readable import. Each import
+builds a new *generation* of the source beside the live one, in batches (so a large export
+never holds one long write lock), and switches to it in one transaction at the end; until
+then readers see the previous generation whole, and after it the new one whole. A
+transport-level fault fails the import and leaves the live generation exactly as it was: a
+truncated or damaged zip, a member whose CRC does not match, duplicate or overlapping
+members, a file that cannot be read or is over the size limit, or an import that holds no
+advisory at all (an empty or cut-short download, ``/etc/hostname``). A malformed record
+inside a sound container is a data fault: it is counted and reported with its file and id,
+and the import goes on. An import that dies (``kill -9``, power loss) leaves rows nobody
+reads; the next import of that source removes them first. Two imports of one source never
+interleave: the second waits for a per-source lock (bounded) or fails clearly.
+
+Unchanged records are shared between generations (one ``seen_in`` stamp, no rewrite), a
+changed record gets a new row and its old row a ``removed_in``, and the rows no generation
+can see any more are deleted once the switch is made. Each generation is stamped with a
+version string (import time + a digest of its records) that findings quote; re-importing
+unchanged data keeps the version.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import logging
 import os
+import struct
 import zipfile
 import zlib
 from collections import Counter
@@ -29,9 +42,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
 from imagetrust.store.database import Store
+from imagetrust.store.locks import exclusive
 from imagetrust.store.schema import vuln_affected, vuln_records, vuln_sources
 from imagetrust.vulndb.errors import VulnDbError
 from imagetrust.vulndb.osv import OsvRecord, OsvRecordError, ecosystem_base, package_key
@@ -44,8 +58,14 @@ from imagetrust.vulndb.secdb import (
     secdb_records,
 )
 
+log = logging.getLogger(__name__)
+
 DATA_SUFFIXES = (".json", ".yaml", ".yml")
 MAX_PROBLEMS_KEPT = 200  # reported individually; the count is always complete
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra length
+_LOCAL_HEADER_SIZE = 30
+DEFAULT_LOCK_TIMEOUT = 600.0  # seconds a second import of the same source waits
 
 Progress = Callable[[int, int], None]  # (records written, files read)
 
@@ -129,7 +149,11 @@ def _reason_class(reason: str) -> str:
 
 @dataclass
 class _Walker:
-    """Yields (label, bytes) for every data file of a source, and records read problems."""
+    """Yields (label, bytes) for every data file of a source.
+
+    A file or member that cannot be read whole and intact ends the import (``VulnDbError``):
+    what it held is unknown, so the source would be incomplete.
+    """
 
     root: Path
     limits: ImportLimits
@@ -141,18 +165,16 @@ class _Walker:
             self.container = "dir"
             yield from self._folder()
         elif self.root.is_file():
-            if zipfile.is_zipfile(self.root):
+            if _is_zip(self.root):
                 self.container = "zip"
                 yield from self._zip(self.root)
             else:
-                data = self._read_file(self.root, str(self.root))
-                if data is not None:
-                    yield str(self.root), data
+                yield str(self.root), self._read_file(self.root, str(self.root))
         else:
             raise VulnDbError(f"{self.root}: no such file or folder")
 
     def _folder(self) -> Iterator[tuple[str, bytes]]:
-        for folder, dirs, files in os.walk(self.root, followlinks=False):
+        for folder, dirs, files in os.walk(self.root, followlinks=False, onerror=self._walk_error):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if name.startswith(".") or not name.lower().endswith(DATA_SUFFIXES):
@@ -161,58 +183,111 @@ class _Walker:
                 label = str(path.relative_to(self.root))
                 if not path.is_file():
                     continue
-                data = self._read_file(path, label)
-                if data is not None:
-                    yield label, data
+                yield label, self._read_file(path, label)
 
-    def _read_file(self, path: Path, label: str) -> bytes | None:
+    def _walk_error(self, exc: OSError) -> None:
+        raise VulnDbError(f"{exc.filename}: unreadable folder: {exc.strerror or exc}")
+
+    def _read_file(self, path: Path, label: str) -> bytes:
         self.result.files += 1
         try:
             with path.open("rb") as handle:
                 data = handle.read(self.limits.max_file_bytes + 1)
         except OSError as exc:
-            self.result.skip(Problem(label, None, f"unreadable: {exc.strerror or exc}"))
-            return None
+            raise VulnDbError(f"{label}: unreadable: {exc.strerror or exc}") from None
         if len(data) > self.limits.max_file_bytes:
-            self.result.skip(
-                Problem(label, None, f"too large: over {self.limits.max_file_bytes} bytes")
-            )
-            return None
+            raise _too_large(label, self.limits.max_file_bytes)
         return data
 
     def _zip(self, path: Path) -> Iterator[tuple[str, bytes]]:
         try:
             archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise VulnDbError(f"{path}: not a readable zip: {exc}") from None
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise VulnDbError(
+                f"{path}: not a readable zip (truncated or damaged?): {exc}"
+            ) from None
         with archive:
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            _check_members(path, archive, members)
+            for info in members:
                 self.result.files += 1
-                label = info.filename
-                data = self._read_member(archive, info)
-                if data is not None:
-                    yield label, data
+                yield info.filename, self._read_member(archive, info)
 
-    def _read_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+    def _read_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         limit = self.limits.max_file_bytes
         if info.file_size > limit:  # the header may lie; the bounded read below is the guard
-            self.result.skip(Problem(info.filename, None, f"too large: over {limit} bytes"))
-            return None
+            raise _too_large(info.filename, limit)
         try:
             with archive.open(info) as member:
                 data = member.read(limit + 1)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
-            self.result.skip(Problem(info.filename, None, f"unreadable zip member: {exc}"))
-            return None
-        except RuntimeError as exc:  # encrypted member
-            self.result.skip(Problem(info.filename, None, f"unreadable zip member: {exc}"))
-            return None
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,  # an encrypted member
+            ValueError,
+        ) as exc:
+            raise VulnDbError(f"{info.filename}: unreadable zip member: {exc}") from None
         if len(data) > limit:
-            self.result.skip(Problem(info.filename, None, f"too large: over {limit} bytes"))
-            return None
+            raise _too_large(info.filename, limit)
         return data
+
+
+def _too_large(label: str, limit: int) -> VulnDbError:
+    return VulnDbError(
+        f"{label}: over the {limit}-byte limit for one advisory file",
+        hint="no real advisory is this large; check the download",
+    )
+
+
+def _is_zip(path: Path) -> bool:
+    """A zip by its central directory or, when that is missing (a cut-short download), by
+    its first bytes: such a file must fail as a damaged zip, not be read as one record."""
+    if zipfile.is_zipfile(path):
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return False
+    return head in ZIP_MAGIC
+
+
+def _check_members(path: Path, archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse duplicate names and members whose data overlap.
+
+    Two central-directory entries sharing bytes are how small zips inflate to terabytes
+    (and Python's zipfile does not check); a duplicate name makes "the" record ambiguous.
+    Each member's data is located from its local header, so the check is exact.
+    """
+    seen: set[str] = set()
+    for info in members:
+        if info.filename in seen:
+            raise VulnDbError(f"{path}: damaged zip: member {info.filename!r} appears twice")
+        seen.add(info.filename)
+    handle = archive.fp
+    if handle is None:  # pragma: no cover - an open archive always has its file
+        return
+    extents: list[tuple[int, int, str]] = []
+    for info in archive.infolist():
+        handle.seek(info.header_offset)
+        header = handle.read(_LOCAL_HEADER_SIZE)
+        if len(header) < _LOCAL_HEADER_SIZE:
+            raise VulnDbError(f"{path}: damaged zip: {info.filename!r} lies past the end")
+        signature, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+        if signature != b"PK\x03\x04":
+            raise VulnDbError(f"{path}: damaged zip: no local header for {info.filename!r}")
+        start = info.header_offset
+        end = start + _LOCAL_HEADER_SIZE + name_length + extra_length + info.compress_size
+        extents.append((start, end, info.filename))
+    extents.sort()
+    for (_, end, name), (start, _, other) in itertools.pairwise(extents):
+        if start < end:
+            raise VulnDbError(f"{path}: damaged zip: members {name!r} and {other!r} overlap")
+    if extents and extents[-1][1] > archive.start_dir:
+        raise VulnDbError(f"{path}: damaged zip: {extents[-1][2]!r} runs into the directory")
 
 
 def _decode_json(data: bytes) -> Any:
@@ -222,28 +297,27 @@ def _decode_json(data: bytes) -> Any:
 
 
 class _Writer:
-    """Batches records into transactions; knows which are new, changed or unchanged."""
+    """Batches records into transactions of the generation being built; knows which are new,
+    changed or unchanged against the live generation."""
 
     def __init__(
         self,
         store: Store,
         result: ImportResult,
-        generation: int,
+        build: _Build,
         limits: ImportLimits,
         progress: Progress | None,
     ) -> None:
         self.store = store
         self.result = result
-        self.generation = generation
+        self.build = build
         self.limits = limits
         self.progress = progress
         self.batch: dict[str, tuple[OsvRecord, str]] = {}
-        self.digest = hashlib.sha256()
         self.seen: set[str] = set()
 
     def add(self, record: OsvRecord) -> None:
         content_hash = record.content_hash()
-        self.digest.update(record.id.encode() + b"\0" + content_hash.encode())
         if record.id in self.seen:
             self.result.duplicates += 1
         else:
@@ -262,54 +336,79 @@ class _Writer:
             return
         batch, self.batch = self.batch, {}
         with self.store.transaction() as conn:
-            _write_batch(conn, self.result, self.generation, batch)
+            _write_batch(conn, self.result, self.build, batch)
         if self.progress is not None:
             self.progress(self.result.records, self.result.files)
 
 
 def _write_batch(
-    conn: Connection, result: ImportResult, generation: int, batch: dict[str, tuple[OsvRecord, str]]
+    conn: Connection, result: ImportResult, build: _Build, batch: dict[str, tuple[OsvRecord, str]]
 ) -> None:
-    source_id = result.source_id
-    existing = {
-        row.record_id: (row.id, row.content_hash)
-        for row in conn.execute(
-            select(vuln_records.c.id, vuln_records.c.record_id, vuln_records.c.content_hash).where(
-                vuln_records.c.source_id == source_id, vuln_records.c.record_id.in_(list(batch))
-            )
+    """Write one batch into generation ``build.generation`` without touching what the live
+    generation shows: unchanged live rows get a ``seen_in`` stamp, changed ones a
+    ``removed_in`` (still visible until the switch) and a new row beside them."""
+    source_id, generation, live = build.source_id, build.generation, build.live
+    building: dict[str, tuple[int, str]] = {}  # an earlier copy in this very import
+    current: dict[str, tuple[int, str]] = {}  # the live row
+    for row in conn.execute(
+        select(
+            vuln_records.c.id,
+            vuln_records.c.record_id,
+            vuln_records.c.content_hash,
+            vuln_records.c.added_in,
+        ).where(
+            vuln_records.c.source_id == source_id,
+            vuln_records.c.record_id.in_(list(batch)),
+            or_(
+                vuln_records.c.added_in == generation,
+                and_(vuln_records.c.added_in <= live, vuln_records.c.removed_in.is_(None)),
+            ),
         )
-    }
+    ):
+        target = building if row.added_in == generation else current
+        target[row.record_id] = (row.id, row.content_hash)
     unchanged: list[int] = []
-    changed: list[tuple[int, OsvRecord, str]] = []
+    replaced: list[int] = []  # live rows this generation replaces
+    rewrite: list[tuple[int, OsvRecord, str]] = []  # rows of this generation, rewritten
     new: list[tuple[OsvRecord, str]] = []
     for record_id, (record, content_hash) in batch.items():
-        if record_id not in existing:
-            new.append((record, content_hash))
-        elif existing[record_id][1] == content_hash:
-            unchanged.append(existing[record_id][0])
+        if record_id in building:
+            pk, known_hash = building[record_id]
+            if known_hash != content_hash:
+                rewrite.append((pk, record, content_hash))
+        elif record_id in current and current[record_id][1] == content_hash:
+            unchanged.append(current[record_id][0])
         else:
-            changed.append((existing[record_id][0], record, content_hash))
+            if record_id in current:
+                replaced.append(current[record_id][0])
+                result.updated += 1
+            else:
+                result.inserted += 1
+            new.append((record, content_hash))
     if unchanged:
         conn.execute(
-            update(vuln_records)
-            .where(vuln_records.c.id.in_(unchanged))
-            .values(generation=generation)
+            update(vuln_records).where(vuln_records.c.id.in_(unchanged)).values(seen_in=generation)
         )
         result.unchanged += len(unchanged)
+    if replaced:
+        conn.execute(
+            update(vuln_records)
+            .where(vuln_records.c.id.in_(replaced))
+            .values(removed_in=generation)
+        )
     affected_rows: list[dict[str, Any]] = []
-    if changed:
-        pks = [pk for pk, _, _ in changed]
+    if rewrite:
+        pks = [pk for pk, _, _ in rewrite]
         conn.execute(delete(vuln_affected).where(vuln_affected.c.record_pk.in_(pks)))
         conn.execute(
             update(vuln_records).where(vuln_records.c.id == bindparam("pk_")),
             [
                 {"pk_": pk, **_record_row(record, content_hash, source_id, generation)}
-                for pk, record, content_hash in changed
+                for pk, record, content_hash in rewrite
             ],
         )
-        for pk, record, _ in changed:
+        for pk, record, _ in rewrite:
             affected_rows.extend(_affected_rows(record, pk))
-        result.updated += len(changed)
     if new:
         conn.execute(
             insert(vuln_records),
@@ -320,13 +419,13 @@ def _write_batch(
             for row in conn.execute(
                 select(vuln_records.c.id, vuln_records.c.record_id).where(
                     vuln_records.c.source_id == source_id,
+                    vuln_records.c.added_in == generation,
                     vuln_records.c.record_id.in_([record.id for record, _ in new]),
                 )
             )
         }
         for record, _ in new:
             affected_rows.extend(_affected_rows(record, ids[record.id]))
-        result.inserted += len(new)
     if affected_rows:
         conn.execute(insert(vuln_affected), affected_rows)
 
@@ -337,7 +436,8 @@ def _record_row(
     return {
         "source_id": source_id,
         "record_id": record.id,
-        "generation": generation,
+        "added_in": generation,
+        "seen_in": generation,
         "content_hash": content_hash,
         "modified": record.modified,
         "published": record.published,
@@ -377,10 +477,33 @@ def _affected_rows(record: OsvRecord, record_pk: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _begin_source(store: Store, name: str, path: str, now: datetime) -> tuple[int, int]:
+@dataclass(frozen=True)
+class _Build:
+    """The generation an import builds, and the live one it will replace."""
+
+    source_id: int
+    generation: int
+    live: int  # 0: the source has no complete import yet
+    live_digest: str | None
+    live_version: str | None
+
+
+def _begin_generation(store: Store, name: str, path: str, now: datetime) -> _Build:
+    """Claim the next generation number, after clearing what interrupted imports left.
+
+    Called under the source's lock, so nothing else is building: every row above the live
+    generation is an abandoned build, every ``removed_in`` above it a replacement that never
+    happened, and every row removed at or below it is dead.
+    """
     with store.transaction() as conn:
         row = conn.execute(
-            select(vuln_sources.c.id, vuln_sources.c.generation).where(vuln_sources.c.name == name)
+            select(
+                vuln_sources.c.id,
+                vuln_sources.c.generation,
+                vuln_sources.c.last_generation,
+                vuln_sources.c.content_digest,
+                vuln_sources.c.version,
+            ).where(vuln_sources.c.name == name)
         ).first()
         if row is None:
             key = conn.execute(
@@ -389,45 +512,140 @@ def _begin_source(store: Store, name: str, path: str, now: datetime) -> tuple[in
                     kind="pending",
                     path=path,
                     version=None,
-                    generation=1,
+                    generation=0,
+                    last_generation=1,
                     imported_at=now,
                     counts={},
                 )
             ).inserted_primary_key
             assert key is not None
-            return int(key[0]), 1
-        generation = int(row.generation) + 1
-        conn.execute(
-            update(vuln_sources)
-            .where(vuln_sources.c.id == row.id)
-            .values(generation=generation, path=path)
-        )
-        return int(row.id), generation
-
-
-def _finish_source(store: Store, result: ImportResult, generation: int) -> None:
-    with store.transaction() as conn:
-        stale = select(vuln_records.c.id).where(
-            vuln_records.c.source_id == result.source_id,
-            vuln_records.c.generation != generation,
-        )
-        conn.execute(delete(vuln_affected).where(vuln_affected.c.record_pk.in_(stale)))
-        removed = conn.execute(
-            delete(vuln_records).where(
-                vuln_records.c.source_id == result.source_id,
-                vuln_records.c.generation != generation,
+            return _Build(int(key[0]), 1, 0, None, None)
+        source_id, live = int(row.id), int(row.generation)
+        abandoned = conn.execute(
+            _delete_records(
+                conn,
+                source_id,
+                or_(
+                    vuln_records.c.added_in > live,
+                    and_(vuln_records.c.removed_in.is_not(None), vuln_records.c.removed_in <= live),
+                ),
             )
         ).rowcount
-        result.removed = int(removed or 0)
+        conn.execute(
+            update(vuln_records)
+            .where(vuln_records.c.source_id == source_id, vuln_records.c.removed_in > live)
+            .values(removed_in=None)
+        )
+        if abandoned:
+            log.info("vulndb: %s: removed %d rows left by an unfinished import", name, abandoned)
+        generation = max(int(row.last_generation), live) + 1
         conn.execute(
             update(vuln_sources)
-            .where(vuln_sources.c.id == result.source_id)
+            .where(vuln_sources.c.id == source_id)
+            .values(last_generation=generation)
+        )
+        return _Build(source_id, generation, live, row.content_digest, row.version)
+
+
+def _delete_records(conn: Connection, source_id: int, condition: Any) -> Any:
+    """Delete the affected entries of the matching records here; return the record delete."""
+    doomed = select(vuln_records.c.id).where(vuln_records.c.source_id == source_id, condition)
+    conn.execute(delete(vuln_affected).where(vuln_affected.c.record_pk.in_(doomed)))
+    return delete(vuln_records).where(vuln_records.c.source_id == source_id, condition)
+
+
+def _publish(store: Store, result: ImportResult, build: _Build, now: datetime) -> None:
+    """Switch the source to the new generation, in one transaction."""
+    generation = build.generation
+    with store.transaction() as conn:
+        removed = conn.execute(
+            update(vuln_records)
+            .where(
+                vuln_records.c.source_id == build.source_id,
+                vuln_records.c.removed_in.is_(None),
+                vuln_records.c.added_in <= build.live,
+                vuln_records.c.seen_in < generation,
+            )
+            .values(removed_in=generation)
+        ).rowcount
+        result.removed = int(removed or 0)
+        digest = _generation_digest(conn, build.source_id, generation)
+        if digest == build.live_digest and build.live_version:
+            result.version = build.live_version  # the same data: the same database version
+        else:
+            result.version = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{digest[:16]}"
+        conn.execute(
+            update(vuln_sources)
+            .where(vuln_sources.c.id == build.source_id)
             .values(
+                generation=generation,
                 kind=result.kind,
+                path=result.path,
                 version=result.version,
                 imported_at=result.imported_at,
                 counts=result.counts(),
+                content_digest=digest,
             )
+        )
+
+
+def _generation_digest(conn: Connection, source_id: int, generation: int) -> str:
+    """SHA-256 over the (id, content hash) pairs of one generation, in id order: the same
+    records give the same digest whatever order the files came in."""
+    digest = hashlib.sha256()
+    rows = conn.execute(
+        select(vuln_records.c.record_id, vuln_records.c.content_hash)
+        .where(
+            vuln_records.c.source_id == source_id,
+            vuln_records.c.added_in <= generation,
+            or_(vuln_records.c.removed_in.is_(None), vuln_records.c.removed_in > generation),
+        )
+        .order_by(vuln_records.c.record_id)
+        .execution_options(yield_per=5000)
+    )
+    for record_id, content_hash in rows:
+        digest.update(f"{record_id}\0{content_hash}\n".encode())
+    return digest.hexdigest()
+
+
+def _collect(store: Store, build: _Build) -> None:
+    """Delete the rows the switch made invisible (readers in a snapshot keep theirs)."""
+    with store.transaction() as conn:
+        conn.execute(
+            _delete_records(
+                conn,
+                build.source_id,
+                and_(
+                    vuln_records.c.removed_in.is_not(None),
+                    vuln_records.c.removed_in <= build.generation,
+                ),
+            )
+        )
+
+
+def _abandon(store: Store, build: _Build) -> None:
+    """Undo a failed build now rather than at the next import; a source that never had a
+    complete import goes altogether, so a failed first import adds nothing."""
+    with store.transaction() as conn:
+        if build.live == 0:
+            conn.execute(_delete_records(conn, build.source_id, vuln_records.c.id.is_not(None)))
+            conn.execute(delete(vuln_sources).where(vuln_sources.c.id == build.source_id))
+            return
+        conn.execute(
+            _delete_records(conn, build.source_id, vuln_records.c.added_in == build.generation)
+        )
+        conn.execute(
+            update(vuln_records)
+            .where(
+                vuln_records.c.source_id == build.source_id,
+                vuln_records.c.removed_in == build.generation,
+            )
+            .values(removed_in=None)
+        )
+        conn.execute(  # nothing pending any more: the source is exactly as it was
+            update(vuln_sources)
+            .where(vuln_sources.c.id == build.source_id)
+            .values(last_generation=build.live)
         )
 
 
@@ -439,27 +657,52 @@ def import_path(
     name: str | None = None,
     limits: ImportLimits | None = None,
     progress: Progress | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_wait: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Import every record under ``path`` as the source ``name`` (default: the resolved path).
 
     ``now`` comes from the caller's clock, so imported_at and the version are reproducible.
+    Raises ``VulnDbError`` (the live data untouched) when the import is not complete.
     """
     limits = limits or ImportLimits()
     resolved = path.expanduser().resolve()
     if not resolved.exists():
         raise VulnDbError(f"{path}: no such file or folder")
     source_name = name or str(resolved)
-    source_id, generation = _begin_source(store, source_name, str(resolved), now)
-    result = ImportResult(
-        source_id=source_id,
-        name=source_name,
-        kind="pending",
-        path=str(resolved),
-        version="",
-        imported_at=now,
-    )
-    walker = _Walker(resolved, limits, result)
-    writer = _Writer(store, result, generation, limits, progress)
+    with exclusive(store, f"vulndb-source:{source_name}", timeout=lock_timeout, on_wait=on_wait):
+        build = _begin_generation(store, source_name, str(resolved), now)
+        result = ImportResult(
+            source_id=build.source_id,
+            name=source_name,
+            kind="pending",
+            path=str(resolved),
+            version="",
+            imported_at=now,
+        )
+        try:
+            _build(store, resolved, result, build, limits, progress)
+            _publish(store, result, build, now)
+        except BaseException:
+            try:
+                _abandon(store, build)
+            except Exception:  # the next import clears it; the first error is the one to tell
+                log.warning("vulndb: %s: could not undo the failed import now", source_name)
+            raise
+        _collect(store, build)
+    return result
+
+
+def _build(
+    store: Store,
+    root: Path,
+    result: ImportResult,
+    build: _Build,
+    limits: ImportLimits,
+    progress: Progress | None,
+) -> None:
+    walker = _Walker(root, limits, result)
+    writer = _Writer(store, result, build, limits, progress)
     formats: set[str] = set()
     secdb_files: list[SecdbFile] = []
     for label, data in walker.items():
@@ -473,9 +716,18 @@ def import_path(
             writer.add(record)
     writer.flush()
     result.kind = f"{'+'.join(sorted(formats)) or 'empty'}-{walker.container}"
-    result.version = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{writer.digest.hexdigest()[:16]}"
-    _finish_source(store, result, generation)
-    return result
+    if result.records == 0:
+        found = f"{result.files} file(s) read"
+        if result.skipped_count:
+            found += f", {result.skipped_count} skipped ({_first_reason(result)})"
+        raise VulnDbError(
+            f"{root}: no advisories found ({found}); the source was left as it was",
+            hint="give an OSV export (zip, folder or JSON file) or an Alpine secdb file",
+        )
+
+
+def _first_reason(result: ImportResult) -> str:
+    return result.skipped[0].reason if result.skipped else "see --format json"
 
 
 def _dispatch(

@@ -4,6 +4,10 @@ Matching asks for one (ecosystem with release, package) at a time and gets only 
 entries the ``(ecosystem, package)`` index points at; it never scans the database. Each
 entry carries its record's facts and its source's version, so a finding can say which
 database it came from.
+
+Every query here sees only each source's live generation (``live``): rows an import is
+still building, or has replaced, stay out. Run a matching pass inside one ``Store.read()``
+so all its queries see the same generations even if an import switches meanwhile.
 """
 
 from __future__ import annotations
@@ -12,10 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from imagetrust.store.schema import vuln_affected, vuln_records, vuln_sources
 from imagetrust.vulndb.osv import package_key
+
+
+def live() -> ColumnElement[bool]:
+    """Record rows of their source's live generation (the query must join vuln_sources)."""
+    generation = vuln_sources.c.generation
+    return and_(
+        vuln_records.c.source_id == vuln_sources.c.id,
+        vuln_records.c.added_in <= generation,
+        or_(vuln_records.c.removed_in.is_(None), vuln_records.c.removed_in > generation),
+    )
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,7 @@ def affected_records(
         .where(
             vuln_affected.c.ecosystem == ecosystem,
             vuln_affected.c.package == package_key(ecosystem, package_name),
+            live(),
         )
         .order_by(vuln_records.c.record_id, vuln_sources.c.name, vuln_affected.c.id)
     )
@@ -98,15 +113,28 @@ class SourceStatus:
     imported_at: datetime
     counts: dict[str, Any]
     records: int
+    generation: int
+    # an import started after the live generation has not finished: running or interrupted
+    import_pending: bool
+
+    @property
+    def state(self) -> str:
+        """``live``; ``incomplete`` when no import of it ever finished (it is not used)."""
+        return "live" if self.generation > 0 else "incomplete"
 
 
 @dataclass(frozen=True)
 class DbStatus:
-    sources: list[SourceStatus]
+    sources: list[SourceStatus]  # every source, incomplete ones included
     records: int
     affected_entries: int
     # records (not entries) per ecosystem with release, over all sources
     per_ecosystem: dict[str, int]
+
+    @property
+    def live_sources(self) -> list[SourceStatus]:
+        """The sources matching reads from."""
+        return [s for s in self.sources if s.state == "live"]
 
     def to_json(self, now: datetime | None = None) -> dict[str, Any]:
         return {
@@ -114,6 +142,9 @@ class DbStatus:
                 {
                     "id": s.id,
                     "name": s.name,
+                    "state": s.state,
+                    "generation": s.generation,
+                    "import_pending": s.import_pending,
                     "kind": s.kind,
                     "path": s.path,
                     "version": s.version,
@@ -133,10 +164,13 @@ class DbStatus:
 
 
 def db_status(conn: Connection) -> DbStatus:
+    """Sources and counts of what matching would see (live generations only)."""
     per_source: dict[int, int] = {
         int(source_id): int(count)
         for source_id, count in conn.execute(
-            select(vuln_records.c.source_id, func.count()).group_by(vuln_records.c.source_id)
+            select(vuln_records.c.source_id, func.count())
+            .select_from(vuln_records.join(vuln_sources, live()))
+            .group_by(vuln_records.c.source_id)
         )
     }
     sources = [
@@ -149,18 +183,24 @@ def db_status(conn: Connection) -> DbStatus:
             imported_at=row.imported_at,
             counts=row.counts or {},
             records=int(per_source.get(row.id, 0)),
+            generation=int(row.generation),
+            import_pending=int(row.last_generation) > int(row.generation),
         )
         for row in conn.execute(select(vuln_sources).order_by(vuln_sources.c.name))
     ]
+    visible = vuln_affected.join(vuln_records, vuln_records.c.id == vuln_affected.c.record_pk).join(
+        vuln_sources, live()
+    )
     per_ecosystem = {
         str(ecosystem): int(count)
         for ecosystem, count in conn.execute(
             select(vuln_affected.c.ecosystem, func.count(func.distinct(vuln_affected.c.record_pk)))
+            .select_from(visible)
             .group_by(vuln_affected.c.ecosystem)
             .order_by(vuln_affected.c.ecosystem)
         )
     }
-    entries = conn.execute(select(func.count()).select_from(vuln_affected)).scalar_one()
+    entries = conn.execute(select(func.count()).select_from(visible)).scalar_one()
     return DbStatus(
         sources=sources,
         records=sum(per_source.values()),
@@ -177,7 +217,9 @@ def records_by_id(conn: Connection, record_id: str) -> list[dict[str, Any]]:
             vuln_records.c.record_id,
             vuln_records.c.severity,
             vuln_records.c.database_specific,
-        ).where(vuln_records.c.record_id == record_id, vuln_records.c.withdrawn.is_(None))
+        )
+        .select_from(vuln_records.join(vuln_sources, live()))
+        .where(vuln_records.c.record_id == record_id, vuln_records.c.withdrawn.is_(None))
     )
     return [
         {"id": row.record_id, "severity": row.severity, "database_specific": row.database_specific}
