@@ -236,6 +236,27 @@ def test_adding_catalogers_re_analyses_the_layers(session: OciSession, tmp_path:
     assert second.packages == _cold(session, layout).packages
 
 
+def test_a_larger_file_limit_re_analyses_the_layers(session: OciSession, tmp_path: Path) -> None:
+    # A layer walked under a small max_file_bytes lacks the files it skipped (here the apk
+    # database): that entry must not answer for the default limit.
+    installed = ROOTFS / "alpine/lib/apk/db/installed"
+    built = build_image(ImageSpec(layers=[Layer.from_dir(ROOTFS / "alpine")]))
+    cache = LayerCache(tmp_path / "cache")
+    small = LayerLimits(max_file_bytes=installed.stat().st_size - 1)
+    first, layout = analyse(session, built, tmp_path, cache, limits=small)
+    assert first.layers[0].skipped.get("too-large") == 1 and ours(first, {"apk"}) == set()
+
+    with session.open(f"oci-layout:{layout}:t") as source:
+        (second,) = ImageAnalyser(cache).analyse(source)
+    assert [layer.from_cache for layer in second.layers] == [False]
+    assert ours(second, {"apk"}) and second.packages == _cold(session, layout).packages
+    # Each limit keeps its own entry: both runs are now warm.
+    with session.open(f"oci-layout:{layout}:t") as source:
+        (again,) = ImageAnalyser(cache, SbomOptions(limits=small)).analyse(source)
+    assert [layer.from_cache for layer in again.layers] == [True]
+    assert again.packages == first.packages
+
+
 def test_a_corrupt_database_is_an_error_on_the_image_not_a_crash(
     session: OciSession, tmp_path: Path
 ) -> None:
