@@ -1,8 +1,9 @@
 """Read an SBOM file back into an ``ImageSbom``: ours (native JSON), CycloneDX or SPDX JSON.
 
 ``imagetrust scan sbom:FILE`` takes SBOMs made by imagetrust, syft or trivy. What matching
-needs is in every package URL: the ecosystem (purl type), name, version, the distribution
-release (``distro=debian-12`` qualifier) and, for distribution packages, the source package
+needs is in every package URL: the ecosystem (purl type), name, version (with the rpm
+epoch from the ``epoch=`` qualifier), the distribution release (``distro=debian-12``
+qualifier) and, for distribution packages, the source package
 (``upstream=`` as syft writes it, or the ``imagetrust:package:sourceName`` and trivy's
 ``aquasecurity:trivy:SrcName`` properties). Everything else is optional. The file is
 untrusted input: anything malformed is an ``SbomError`` naming the file.
@@ -81,25 +82,31 @@ def _package(purl_text: str, source_name: str | None, source_version: str | None
     if kind is None or not purl.name or not purl.version:
         return None
     qualifiers = purl.qualifiers if isinstance(purl.qualifiers, dict) else {}
+    version = purl.version
+    epoch = qualifiers.get("epoch")
+    if kind is PackageType.RPM and epoch and epoch.isdigit() and ":" not in version:
+        # The purl spec keeps an rpm epoch in a qualifier; without it 1:3.0.7-27 would
+        # read as 3.0.7-27, below every fix that has an epoch. The source rpm shares it.
+        version = f"{epoch}:{version}"
     upstream = qualifiers.get("upstream")
     if upstream and not source_name:
         if kind is PackageType.RPM and upstream.endswith(".src.rpm"):
             source_name = upstream[: -len(".src.rpm")].rsplit("-", 2)[0]
         else:
-            source_name, _, version = upstream.partition("@")
-            source_version = source_version or version or None
+            source_name, _, upstream_version = upstream.partition("@")
+            source_version = source_version or upstream_version or None
     name = purl.name
     if kind is PackageType.JAVA and purl.namespace:
-        return Package(name, purl.version, kind, purl_text, extra={"group_id": purl.namespace})
+        return Package(name, version, kind, purl_text, extra={"group_id": purl.namespace})
     if kind in (PackageType.NPM, PackageType.GO) and purl.namespace:
         name = f"{purl.namespace}/{purl.name}"
     return Package(
         name,
-        purl.version,
+        version,
         kind,
         purl_text,
         source_name=source_name or (name if kind in _DISTRO else None),
-        source_version=source_version or (purl.version if kind in _DISTRO else None),
+        source_version=source_version or (version if kind in _DISTRO else None),
         architecture=qualifiers.get("arch"),
     )
 
