@@ -149,6 +149,20 @@ def test_rpm_epochs_survive_every_sbom_file(
     assert {r for r in read if r[0] != "gpg-pubkey"} == rpm_qa_versions()
 
 
+def test_trivy_cyclonedx_keeps_epochs_and_whole_source_versions() -> None:
+    # trivy writes an rpm epoch in the purl's epoch qualifier, and splits the source
+    # version into SrcEpoch, SrcVersion and SrcRelease properties (CentOS 7's openssl has
+    # Epoch 1); matching compares whole [epoch:]version-release strings.
+    sbom = read_sbom_file(
+        Path(__file__).parent.parent / "fixtures/sbom-files/trivy-centos-7-cyclonedx.json"
+    )
+    assert sbom.os is not None and (sbom.os.id, sbom.os.version_id) == ("centos", "7.6.1810")
+    assert {(p.name, p.version, p.source_name, p.source_version) for p in sbom.packages} == {
+        ("bash", "4.2.46-31.el7", "bash", "4.2.46-31.el7"),
+        ("openssl-libs", "1:1.0.2k-16.el7", "openssl", "1:1.0.2k-16.el7"),
+    }
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
