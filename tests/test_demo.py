@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from imagetrust.clock import Clock
 from imagetrust.demo import DATA as DEMO_DATA
 from imagetrust.demo import run_demo
 from imagetrust.store.database import Store
-from imagetrust.store.runs import RunStatus, list_runs
+from imagetrust.store.runs import RunStatus, list_runs, run_item_errors
 
 
 def test_demo_runs_every_stage_and_is_repeatable(tmp_path: Path, store_url: str) -> None:
@@ -77,6 +79,28 @@ def test_demo_runs_every_stage_and_is_repeatable(tmp_path: Path, store_url: str)
         runs = list_runs(conn)
     assert [r.kind for r in runs] == ["demo", "catalog", "demo", "catalog"][::-1]
     assert all(r.status is RunStatus.SUCCEEDED for r in runs)
+
+
+def test_a_failing_demo_step_records_the_run_failed(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo's run is committed as running before its steps: a step that fails must not
+    # leave it "running" for good.
+    import imagetrust.demo as demo
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the image builder broke")
+
+    monkeypatch.setattr(demo, "_images_step", broken)
+    clock = Clock.from_text("2026-11-23T08:00:00Z")
+    with pytest.raises(RuntimeError, match="builder broke"):
+        run_demo(out_dir=tmp_path / "out", home=tmp_path / "home", db_url=store_url, clock=clock)
+    with Store.open(store_url) as store, store.read() as conn:
+        runs = {r.kind: r for r in list_runs(conn)}
+        errors = run_item_errors(conn, runs["demo"].id)
+    assert runs["demo"].status is RunStatus.FAILED and runs["demo"].finished_at is not None
+    assert runs["catalog"].status is RunStatus.SUCCEEDED  # the step before it had finished
+    assert [(e.stage, e.message) for e in errors] == [("demo", "the image builder broke")]
 
 
 def test_demo_cli_defaults_home_under_out(tmp_path: Path) -> None:

@@ -97,6 +97,28 @@ def test_failed_download_keeps_the_previous_copy(httpserver: HTTPServer, tmp_pat
     assert [p.name for p in tmp_path.iterdir()] == ["official-images"]
 
 
+def test_a_failed_swap_keeps_the_previous_copy(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The swap is two renames (the old copy aside, the new one in): when the second fails,
+    # the previous copy must be back in place, not left aside under another name.
+    dest = tmp_path / "official-images"
+    httpserver.expect_request("/archive.tar.gz").respond_with_data(tar_gz(GOOD))
+    fetch(httpserver, dest)
+    real_rename = Path.rename
+
+    def rename(self: Path, target: str | Path) -> Path:
+        if self.name.startswith(f".{dest.name}.") and Path(target) == dest:
+            raise OSError(28, "No space left on device")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(SourceFetchError, match="No space left"):
+        fetch(httpserver, dest)
+    assert sorted(p.name for p in (dest / "library").iterdir()) == ["alpine", "python"]
+    assert [p.name for p in tmp_path.iterdir()] == ["official-images"]
+
+
 def test_http_error_and_size_limit(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_ordered_request("/archive.tar.gz").respond_with_data("no", status=404)
     with pytest.raises(SourceFetchError, match="HTTP 404"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -258,3 +259,61 @@ def test_refresh_failure_leaves_a_failed_run_and_no_snapshot(store_url: str) -> 
             assert latest_snapshot(conn) is None
             assert run_item_errors(conn, run.id)[0].message == "hub went away"
     assert run.status is RunStatus.FAILED
+
+
+@pytest.mark.parametrize("failing_step", ["item errors", "finish"])
+def test_a_failure_after_the_snapshot_is_written_leaves_no_trace_of_it(
+    store_url: str, monkeypatch: pytest.MonkeyPatch, failing_step: str
+) -> None:
+    # The snapshot, its item errors and the run's outcome are one transaction: a failure
+    # in the steps after record_snapshot must take the snapshot back with it.
+    import imagetrust.catalog.refresh as refresh
+    from imagetrust.store.runs import table_counts
+
+    written: list[int] = []
+    real_snapshot, real_error, real_finish = (
+        refresh.record_snapshot,
+        refresh.record_item_error,
+        refresh.finish_run,
+    )
+
+    def spy_snapshot(*args: Any, **kwargs: Any) -> Any:
+        info = real_snapshot(*args, **kwargs)
+        written.append(info.id)
+        return info
+
+    def failing_error(*args: Any, stage: str, **kwargs: Any) -> None:
+        if failing_step == "item errors" and stage != "catalog":
+            raise RuntimeError("disk full")
+        real_error(*args, stage=stage, **kwargs)
+
+    def failing_finish(*args: Any, status: RunStatus, **kwargs: Any) -> None:
+        if failing_step == "finish" and status is not RunStatus.FAILED:
+            raise RuntimeError("disk full")
+        real_finish(*args, status=status, **kwargs)
+
+    monkeypatch.setattr(refresh, "record_snapshot", spy_snapshot)
+    monkeypatch.setattr(refresh, "record_item_error", failing_error)
+    monkeypatch.setattr(refresh, "finish_run", failing_finish)
+
+    def load() -> CatalogInputs:
+        return CatalogInputs(
+            library={"python": manifest("python", ("latest",)), "java": manifest("java")},
+            hub={"python": hub("python", 100), "java": hub("java", 50)},
+            problems=[ItemProblem("library", "library/broken", "broken:3: unknown field")],
+            sources={"library": "test"},
+        )
+
+    tables = ["catalog_snapshots", "repository_snapshots", "repository_states", "repositories"]
+    with Store.open(store_url) as store:
+        with pytest.raises(RuntimeError, match="disk full"):
+            refresh_catalog(store, load, now=DAY0, parameters={})
+        with store.read() as conn:
+            (run,) = list_runs(conn)
+            counts = table_counts(conn, tables)
+            snapshot = latest_snapshot(conn)
+            errors = run_item_errors(conn, run.id)
+    assert written, "the failure must come after the snapshot was written"
+    assert snapshot is None and counts == dict.fromkeys(tables, 0)
+    assert run.status is RunStatus.FAILED
+    assert [(e.stage, e.message) for e in errors] == [("catalog", "disk full")]

@@ -83,6 +83,23 @@ def test_an_entry_for_another_digest_is_refused(tmp_path: Path) -> None:
     assert cache.get(DIGEST_B, "v1") is None
 
 
+def test_a_long_analyser_version_is_still_a_key(tmp_path: Path) -> None:
+    # Many catalogers or a huge max_file_bytes make the version longer than a file name
+    # should be; the entry is then named by its hash and still answers for that version only.
+    from imagetrust.sbom.analyse import analyser_version
+    from imagetrust.sbom.catalogers import default_cataloger_names
+
+    cache = LayerCache(tmp_path)
+    long, longer = (analyser_version(default_cataloger_names(), 10**n) for n in (40, 41))
+    assert len(long) > 100
+    stored = layer(DIGEST_A, ("a", b"1"))
+    stored.analyser_version = long
+    path = cache.put(stored)
+    assert len(path.name) < 80
+    assert cache.get(DIGEST_A, long) == stored
+    assert cache.get(DIGEST_A, longer) is None
+
+
 @pytest.mark.parametrize("bad", ["sha256:../../etc", "md5:abc", "sha256:" + "A" * 64])
 def test_cache_keys_are_validated(tmp_path: Path, bad: str) -> None:
     with pytest.raises(ValueError, match="not a cache key"):

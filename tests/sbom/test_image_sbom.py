@@ -190,6 +190,73 @@ def test_second_run_reads_every_layer_from_the_cache(session: OciSession, tmp_pa
         ImageAnalyser(cache, SbomOptions(reanalyse=True)).analyse(source)
 
 
+PYTHON_SITE = Path(__file__).parent.parent / "fixtures/lang/python/usr/local/lib/python3.11"
+
+
+def _python_layer() -> tuple[Layer, set[tuple[str, str]]]:
+    """A layer of real dist-info METADATA files, and the (name, version) each declares
+    (the name normalised as PEP 503 says, by ``packaging``)."""
+    from packaging.utils import canonicalize_name
+
+    files: dict[str, bytes] = {}
+    declared: set[tuple[str, str]] = set()
+    for metadata in sorted(PYTHON_SITE.glob("site-packages/*.dist-info/METADATA")):
+        data = metadata.read_bytes()
+        files[str(metadata.relative_to(PYTHON_SITE.parents[2]))] = data
+        headers = dict(
+            line.split(": ", 1) for line in data.decode().splitlines()[:10] if ": " in line
+        )
+        declared.add((canonicalize_name(headers["Name"]), headers["Version"]))
+    return Layer.from_files(files), declared
+
+
+def _cold(session: OciSession, layout: Path) -> ImageSbom:
+    """The SBOM with the default analyser and no cache at all: what a cached run must give."""
+    with session.open(f"oci-layout:{layout}:t") as source:
+        (sbom,) = ImageAnalyser(None).analyse(source)
+    return sbom
+
+
+def test_adding_catalogers_re_analyses_the_layers(session: OciSession, tmp_path: Path) -> None:
+    # The promise of sbom/catalogers/__init__.py: the cache key names the catalogers that
+    # ran, so layers first walked without the python cataloger are walked again with it.
+    from imagetrust.sbom.catalogers import default_cataloger
+
+    python, declared = _python_layer()
+    built = build_image(ImageSpec(layers=[Layer.from_dir(ROOTFS / "alpine"), python]))
+    subset = [c for name in ("os", "apk") if (c := default_cataloger(name)) is not None]
+    cache = LayerCache(tmp_path / "cache")
+    first, layout = analyse(session, built, tmp_path, cache, catalogers=subset)
+    assert ours(first, {"python"}) == set() and ours(first, {"apk"})
+
+    with session.open(f"oci-layout:{layout}:t") as source:
+        (second,) = ImageAnalyser(cache).analyse(source)
+    assert [layer.from_cache for layer in second.layers] == [False, False]
+    assert {(p.name, p.version) for p in second.packages if p.type.value == "python"} == declared
+    assert second.packages == _cold(session, layout).packages
+
+
+def test_a_larger_file_limit_re_analyses_the_layers(session: OciSession, tmp_path: Path) -> None:
+    # A layer walked under a small max_file_bytes lacks the files it skipped (here the apk
+    # database): that entry must not answer for the default limit.
+    installed = ROOTFS / "alpine/lib/apk/db/installed"
+    built = build_image(ImageSpec(layers=[Layer.from_dir(ROOTFS / "alpine")]))
+    cache = LayerCache(tmp_path / "cache")
+    small = LayerLimits(max_file_bytes=installed.stat().st_size - 1)
+    first, layout = analyse(session, built, tmp_path, cache, limits=small)
+    assert first.layers[0].skipped.get("too-large") == 1 and ours(first, {"apk"}) == set()
+
+    with session.open(f"oci-layout:{layout}:t") as source:
+        (second,) = ImageAnalyser(cache).analyse(source)
+    assert [layer.from_cache for layer in second.layers] == [False]
+    assert ours(second, {"apk"}) and second.packages == _cold(session, layout).packages
+    # Each limit keeps its own entry: both runs are now warm.
+    with session.open(f"oci-layout:{layout}:t") as source:
+        (again,) = ImageAnalyser(cache, SbomOptions(limits=small)).analyse(source)
+    assert [layer.from_cache for layer in again.layers] == [True]
+    assert again.packages == first.packages
+
+
 def test_a_corrupt_database_is_an_error_on_the_image_not_a_crash(
     session: OciSession, tmp_path: Path
 ) -> None:

@@ -183,12 +183,26 @@ def fetch_source(
             response.close()
         if count == 0:
             raise SourceFetchError(f"{url}: the archive holds none of the expected files")
-        old = dest.with_name(dest.name + ".old")
-        if dest.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            dest.rename(old)
-        staging.rename(dest)
-        shutil.rmtree(old, ignore_errors=True)
+        _swap_in(staging, dest)
         return count
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_in(staging: Path, dest: Path) -> None:
+    """Replace ``dest`` with ``staging``: two renames, the old copy set aside in between.
+
+    When the second rename fails, the old copy goes back, so ``dest`` is never left
+    missing with the previous checkout under another name.
+    """
+    old = dest.with_name(dest.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    try:
+        if dest.exists():
+            dest.rename(old)
+        staging.rename(dest)
+    except OSError as exc:
+        if old.exists() and not dest.exists():
+            old.rename(dest)
+        raise SourceFetchError(f"cannot replace {dest}: {exc}") from exc
+    shutil.rmtree(old, ignore_errors=True)

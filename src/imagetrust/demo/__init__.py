@@ -56,7 +56,7 @@ def run_demo(
 ) -> DemoResult:
     """Run every stage on the bundled fixtures; safe to run again on the same folders."""
     from imagetrust.store.database import Store
-    from imagetrust.store.runs import RunStatus, finish_run, start_run
+    from imagetrust.store.runs import RunStatus, finish_run, record_item_error, start_run
 
     out_dir.mkdir(parents=True, exist_ok=True)
     result = DemoResult(out_dir=out_dir.resolve(), home=home, store_url=redact_url(db_url))
@@ -73,31 +73,57 @@ def run_demo(
         with store.transaction() as conn:
             result.run_id = start_run(conn, "demo", {"out_dir": str(result.out_dir)}, clock.now())
         step("run", f"recorded as run #{result.run_id}")
-        _catalog_step(store, clock, result.out_dir, step)
-        images = _images_step(result.out_dir, step)
-        sboms = _sbom_step(images, home, result.out_dir, clock, step)
-        _scan_step(store, sboms, result.out_dir, clock, step)
-        # Later stages (resolve, evaluate, report) add steps here.
-        summary = {
-            "schema_version": SUMMARY_SCHEMA_VERSION,
-            "kind": "demo-summary",
-            "imagetrust_version": __version__,
-            "generated_at": clock.now().isoformat(),
-            "run_id": result.run_id,
-            "store": result.store_url,
-            "steps": [asdict(s) for s in result.steps],
-        }
-        atomic_write_text(result.summary_path, json.dumps(summary, indent=2) + "\n")
-        step("summary", f"wrote {result.summary_path}")
-        with store.transaction() as conn:
-            finish_run(
-                conn,
-                result.run_id,
-                status=RunStatus.SUCCEEDED,
-                now=clock.now(),
-                summary={"steps": [s.name for s in result.steps]},
-            )
+        try:
+            _steps(store, clock, home, result, step)
+        except BaseException as exc:
+            # The run was committed as running before any step: say how it ended, or it
+            # stays "running" in the store for good.
+            with store.transaction() as conn:
+                message = str(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+                record_item_error(
+                    conn, result.run_id, stage="demo", item="*", message=message, now=clock.now()
+                )
+                interrupted = isinstance(exc, KeyboardInterrupt)
+                status = RunStatus.INTERRUPTED if interrupted else RunStatus.FAILED
+                finish_run(conn, result.run_id, status=status, now=clock.now())
+            raise
     return result
+
+
+def _steps(
+    store: Store,
+    clock: Clock,
+    home: Path,
+    result: DemoResult,
+    step: Callable[[str, str], None],
+) -> None:
+    """Every stage after the run is recorded, then the summary and the run's success."""
+    from imagetrust.store.runs import RunStatus, finish_run
+
+    _catalog_step(store, clock, result.out_dir, step)
+    images = _images_step(result.out_dir, step)
+    sboms = _sbom_step(images, home, result.out_dir, clock, step)
+    _scan_step(store, sboms, result.out_dir, clock, step)
+    # Later stages (resolve, evaluate, report) add steps here.
+    summary = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "kind": "demo-summary",
+        "imagetrust_version": __version__,
+        "generated_at": clock.now().isoformat(),
+        "run_id": result.run_id,
+        "store": result.store_url,
+        "steps": [asdict(s) for s in result.steps],
+    }
+    atomic_write_text(result.summary_path, json.dumps(summary, indent=2) + "\n")
+    step("summary", f"wrote {result.summary_path}")
+    with store.transaction() as conn:
+        finish_run(
+            conn,
+            result.run_id,
+            status=RunStatus.SUCCEEDED,
+            now=clock.now(),
+            summary={"steps": [s.name for s in result.steps]},
+        )
 
 
 def _catalog_step(

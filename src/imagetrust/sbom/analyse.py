@@ -45,10 +45,25 @@ log = logging.getLogger(__name__)
 CATALOGERS_VERSION = "2"  # 2: Go build info searched at the ELF writable segment only
 
 
-def analyser_version(cataloger_names: Sequence[str]) -> str:
-    """The layer cache key's version part: walker, catalogers and which catalogers ran."""
+_DEFAULT_MAX_FILE_BYTES = LayerLimits().max_file_bytes
+
+
+def analyser_version(
+    cataloger_names: Sequence[str], max_file_bytes: int = _DEFAULT_MAX_FILE_BYTES
+) -> str:
+    """The layer cache key's version part: everything that changes what a layer yields.
+
+    That is the walker, the catalogers, which catalogers ran and the largest file kept: a
+    layer walked under a smaller ``max_file_bytes`` lacks the files it skipped, so it must
+    not answer for a larger limit (nor the reverse). The limit is named only when it is
+    not the default, so the usual key, and the caches built with it, stay as they were.
+    The other limits need no place here: a layer past them fails and is never cached.
+    """
     names = "-".join(sorted(cataloger_names))
-    return f"{WALKER_VERSION}.catalogers-{CATALOGERS_VERSION}.{names}"
+    version = f"{WALKER_VERSION}.catalogers-{CATALOGERS_VERSION}.{names}"
+    if max_file_bytes != _DEFAULT_MAX_FILE_BYTES:
+        version += f".maxfile-{max_file_bytes}"
+    return version
 
 
 class SbomOptions(Struct):
@@ -77,7 +92,7 @@ class ImageAnalyser:
         given = self.options.catalogers
         self._catalogers = {c.name: c for c in given} if given is not None else {}
         self._names = list(self._catalogers) if given is not None else default_cataloger_names()
-        self.version = analyser_version(self._names)
+        self.version = analyser_version(self._names, self.options.limits.max_file_bytes)
         self.on_layer = on_layer
         self._memo: dict[str, LayerAnalysis] = {}
 

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 MAGIC = b"ITLAYER1"
 _HEADER_LENGTH = struct.Struct(">I")
 _DIGEST = re.compile(r"^(sha256|sha512):([0-9a-f]{64,128})$")
-_VERSION = re.compile(r"^[A-Za-z0-9._+-]{1,80}$")
+_VERSION = re.compile(r"^[A-Za-z0-9._+-]{1,1024}$")
+_MAX_NAME = 80  # a longer analyser version is named by its hash (the entry holds it whole)
 MAX_ENTRY_BYTES = 1 << 30  # a cache entry never decompresses to more than this
 
 
@@ -51,7 +52,12 @@ class LayerCache:
         if match is None or _VERSION.match(analyser_version) is None:
             raise ValueError(f"not a cache key: {digest!r} {analyser_version!r}")
         algorithm, hexdigest = match.groups()
-        return self.root / algorithm / hexdigest[:2] / hexdigest / f"{analyser_version}.itl"
+        name = analyser_version
+        if len(name) > _MAX_NAME:  # many catalogers, a huge max_file_bytes: still a key
+            import hashlib
+
+            name = "h-" + hashlib.sha256(name.encode()).hexdigest()[:40]
+        return self.root / algorithm / hexdigest[:2] / hexdigest / f"{name}.itl"
 
     def get(self, digest: str, analyser_version: str) -> LayerAnalysis | None:
         path = self.path_for(digest, analyser_version)

@@ -1,11 +1,13 @@
 """Read an SBOM file back into an ``ImageSbom``: ours (native JSON), CycloneDX or SPDX JSON.
 
 ``imagetrust scan sbom:FILE`` takes SBOMs made by imagetrust, syft or trivy. What matching
-needs is in every package URL: the ecosystem (purl type), name, version, the distribution
-release (``distro=debian-12`` qualifier) and, for distribution packages, the source package
-(``upstream=`` as syft writes it, or the ``imagetrust:package:sourceName`` and trivy's
-``aquasecurity:trivy:SrcName`` properties). Everything else is optional. The file is
-untrusted input: anything malformed is an ``SbomError`` naming the file.
+needs is in every package URL: the ecosystem (purl type), name, version (with the epoch
+from the ``epoch=`` qualifier), the distribution release (``distro=debian-12`` qualifier)
+and, for distribution packages, the source package (``upstream=`` as syft writes it, or
+the ``imagetrust:package:sourceName`` / ``sourceVersion`` and trivy's
+``aquasecurity:trivy:SrcName`` / ``SrcEpoch``, ``SrcVersion``, ``SrcRelease`` properties).
+Everything else is optional. The file is untrusted input: anything malformed is an
+``SbomError`` naming the file.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ _TYPES = {
     "golang": PackageType.GO,
 }
 _SOURCE_NAME_PROPS = ("imagetrust:package:sourceName", "aquasecurity:trivy:SrcName")
-_SOURCE_VERSION_PROPS = ("imagetrust:package:sourceVersion", "aquasecurity:trivy:SrcVersion")
+_SOURCE_VERSION_PROP = "imagetrust:package:sourceVersion"
 
 
 def read_sbom_file(path: str | Path) -> ImageSbom:
@@ -81,25 +83,32 @@ def _package(purl_text: str, source_name: str | None, source_version: str | None
     if kind is None or not purl.name or not purl.version:
         return None
     qualifiers = purl.qualifiers if isinstance(purl.qualifiers, dict) else {}
+    version = purl.version
+    epoch = qualifiers.get("epoch")
+    if kind in _DISTRO and epoch and epoch.isdigit() and ":" not in version:
+        # syft and trivy put an rpm epoch (trivy a dpkg one too) in this qualifier, as the
+        # purl spec says; without it 1:3.0.7-27 reads as 3.0.7-27, below every fix with an
+        # epoch. The source package shares it.
+        version = f"{epoch}:{version}"
     upstream = qualifiers.get("upstream")
     if upstream and not source_name:
         if kind is PackageType.RPM and upstream.endswith(".src.rpm"):
             source_name = upstream[: -len(".src.rpm")].rsplit("-", 2)[0]
         else:
-            source_name, _, version = upstream.partition("@")
-            source_version = source_version or version or None
+            source_name, _, upstream_version = upstream.partition("@")
+            source_version = source_version or upstream_version or None
     name = purl.name
     if kind is PackageType.JAVA and purl.namespace:
-        return Package(name, purl.version, kind, purl_text, extra={"group_id": purl.namespace})
+        return Package(name, version, kind, purl_text, extra={"group_id": purl.namespace})
     if kind in (PackageType.NPM, PackageType.GO) and purl.namespace:
         name = f"{purl.namespace}/{purl.name}"
     return Package(
         name,
-        purl.version,
+        version,
         kind,
         purl_text,
         source_name=source_name or (name if kind in _DISTRO else None),
-        source_version=source_version or (purl.version if kind in _DISTRO else None),
+        source_version=source_version or (version if kind in _DISTRO else None),
         architecture=qualifiers.get("arch"),
     )
 
@@ -128,6 +137,18 @@ def _props(item: dict[str, Any]) -> dict[str, str]:
         for p in item.get("properties") or []
         if isinstance(p, dict)
     }
+
+
+def _trivy_source_version(props: dict[str, str]) -> str | None:
+    """trivy splits a source version into SrcEpoch, SrcVersion and SrcRelease (``1``,
+    ``1.0.2k``, ``16.el7``); matching needs it whole, as ``1:1.0.2k-16.el7``."""
+    version = props.get("aquasecurity:trivy:SrcVersion")
+    if not version:
+        return None
+    release = props.get("aquasecurity:trivy:SrcRelease")
+    epoch = props.get("aquasecurity:trivy:SrcEpoch")
+    whole = f"{version}-{release}" if release else version
+    return f"{epoch}:{whole}" if epoch and epoch.isdigit() else whole
 
 
 def _sbom(
@@ -164,7 +185,7 @@ def _from_cyclonedx(doc: dict[str, Any], where: str) -> ImageSbom:
             continue
         props = _props(component)
         source_name = next((props[k] for k in _SOURCE_NAME_PROPS if k in props), None)
-        source_version = next((props[k] for k in _SOURCE_VERSION_PROPS if k in props), None)
+        source_version = props.get(_SOURCE_VERSION_PROP) or _trivy_source_version(props)
         package = _package(purl, source_name, source_version)
         if package is not None:
             packages.append(package)
