@@ -170,9 +170,93 @@ def test_apk_tools_published_vectors_all_pass() -> None:
 
 def test_apk_compare_fuzzy_equals_sort_key_order() -> None:
     versions = [p for line in _apk_vectors() for p in line.lstrip("!").split(" ")[::2]]
+    versions += [a for a, _, _ in APK2_DIGIT_AFTER_LETTER] + ["4.10-1-r1", "1.0bc-r2", "x-r1"]
     random.Random(7).shuffle(versions)
     for a, b in itertools.pairwise(versions):
         assert apk.compare_fuzzy(a, b) == compare("Wolfi", a, b), (a, b)
+
+
+# A digit right after a letter (OpenBSD-style "p1" releases: opensmtpd 6.6.2p1-r0 in
+# Alpine's secdb) is invalid for apk-tools 3, which then calls 6.0.2p1-r3 and 6.0.2p1-r4
+# equal. apk-tools 2.x (src/version.c, next_token: TOKEN_LETTER then a digit gives
+# TOKEN_DIGIT, read as a plain number) orders them; each expectation below is what
+# apk-tools 2.x's version.c (alpinelinux/apk-tools @ 010497cb, compiled by hand) answers.
+APK2_DIGIT_AFTER_LETTER = [
+    ("5.7.1p1-r0", "<", "5.7.1p1-r1"),
+    ("6.0.2p1-r3", "<", "6.0.2p1-r4"),
+    ("6.6.2p1-r0", "<", "6.6.2p1-r1"),
+    ("6.6.1p1-r1", "<", "6.6.2p1-r0"),
+    ("1.0a1", "<", "1.0a2"),
+    ("1.0a9", "<", "1.0a10"),
+    ("1.0a01", "=", "1.0a1"),  # a plain number: no leading-zero rule after a letter
+    ("1.0a", "<", "1.0a1"),
+    ("1.0a1", "<", "1.0b"),
+    ("1.0a1", ">", "1.0a_p1"),
+    ("1.0a1", ">", "1.0a-r1"),
+    ("1.0a1_rc1", "<", "1.0a1"),
+    ("1.0a1.2", ">", "1.0a1"),
+    ("1.0a1b", ">", "1.0a1"),
+    ("1.0a1b2", "<", "1.0a1b10"),
+]
+_SIGN = {"<": -1, "=": 0, ">": 1}
+
+
+@pytest.mark.parametrize(("a", "op", "b"), APK2_DIGIT_AFTER_LETTER)
+def test_apk_digit_after_letter_orders_as_apk_tools_2(a: str, op: str, b: str) -> None:
+    assert compare("Alpine:v3.11", a, b) == _SIGN[op]
+    assert compare("Alpine:v3.11", b, a) == -_SIGN[op]
+    assert apk.compare_fuzzy(a, b) == _SIGN[op]
+
+
+def test_apk_validation_stays_apk_tools_3() -> None:
+    """Ordering p1-style versions does not make them valid: `apk version -c` still refuses."""
+    assert not apk.is_valid("6.6.2p1-r0")
+    assert not apk.is_valid("0.1a1")
+    assert apk.is_valid("6.6.2_p1-r0")
+
+
+def _secdb_fix_versions() -> set[str]:
+    import yaml
+
+    found: set[str] = set()
+    for path in (Path(__file__).resolve().parents[1] / "fixtures" / "vulndb" / "secdb").glob(
+        "*.yaml"
+    ):
+        for entry in yaml.safe_load(path.read_text())["packages"]:
+            found.update(str(v) for v in entry["pkg"]["secfixes"])
+    return found
+
+
+def test_apk_every_secdb_fix_is_above_the_revision_before_it() -> None:
+    """An installed ``-r(N-1)`` must sort below a secdb fix in ``-rN``, whatever comes before.
+
+    Every fix version of Alpine's secdb v3.10 and v3.11, including the ones apk-tools 3
+    calls invalid (opensmtpd ``6.6.2p1-r0``, xen ``4.10-1-r1``).
+    """
+    versions = _secdb_fix_versions()
+    assert {"6.6.2p1-r0", "4.10-1-r1"} <= versions
+    lost = []
+    for version in sorted(versions):
+        match = re.fullmatch(r"(.*)-r(\d+)", version)
+        if match is None:
+            continue
+        base, rev = match.group(1), int(match.group(2))
+        below = [f"{base}-r{rev - 1}"] if rev else []
+        for lower, upper in [(b, version) for b in below] + [(version, f"{base}-r{rev + 1}")]:
+            if compare("Alpine:v3.11", lower, upper) != -1:
+                lost.append((lower, upper))
+    assert lost == []
+
+
+def test_apk_unparsable_tail_never_hides_the_revision() -> None:
+    # apk-tools 3 stops at the first character it cannot read and calls the rest equal
+    assert compare("Alpine", "4.10-1-r0", "4.10-1-r1") == -1
+    assert compare("Alpine", "1.0bc-r1", "1.0bc-r2") == -1
+    assert compare("Wolfi", "1.0+git-r3", "1.0+git-r10") == -1
+    assert compare("Alpine", "4.10-1", "4.10-1-r0") == -1
+    # where apk-tools 3 already decides, it still does: the valid version is the higher one
+    assert compare("Alpine", "4.10.1-r0", "4.10-1-r1") == 1
+    assert compare("Alpine", "1.0", "1.0bc-r9") == -1
 
 
 # --------------------------------------------------------------------------- rpm
