@@ -1,4 +1,4 @@
-"""Version orders checked against the real tools (dpkg, rpm) and their published vectors."""
+"""Version orders checked against the real tools (dpkg, rpm, Maven) and their vectors."""
 
 from __future__ import annotations
 
@@ -346,22 +346,66 @@ def test_go_versions_and_pseudo_versions() -> None:
         compare("Go", "not-a-version", "v1.0.0")
 
 
-def test_maven_comparable_version_vectors() -> None:
-    for line in (FIXTURES / "maven-comparableversion.txt").read_text().splitlines():
+def _maven_vectors() -> list[tuple[str, str, int]]:
+    """(a, b, expected sign) for every pair that Maven's ComparableVersionTest asserts."""
+    pairs: list[tuple[str, str, int]] = []
+    text = (FIXTURES / "maven-comparableversion.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
         kind, rest = line.split(": ", 1)
         items = rest.split()
         if kind == "order":
-            for i, lo in enumerate(items):
-                for hi in items[i + 1 :]:
-                    assert compare("Maven", lo, hi) == -1, (lo, hi)
-                    assert compare("Maven", hi, lo) == 1, (hi, lo)
-        elif kind == "eq":
-            assert compare("Maven", items[0], items[1]) == 0, items
+            pairs += [(lo, hi, -1) for i, lo in enumerate(items) for hi in items[i + 1 :]]
         else:
-            assert compare("Maven", items[0], items[1]) == -1, items
-            assert compare("Maven", items[1], items[0]) == 1, items
+            pairs.append((items[0], items[1], 0 if kind == "eq" else -1))
+    return pairs
+
+
+def test_maven_comparable_version_vectors() -> None:
+    vectors = _maven_vectors()
+    assert len(vectors) > 600
+    got = [(a, b, compare("Maven", a, b), compare("Maven", b, a)) for a, b, _ in vectors]
+    assert got == [(a, b, sign, -sign) for a, b, sign in vectors]
+
+
+def test_maven_release_aliases_and_dot_qualifier() -> None:
+    """The two rules of Maven 3.9 that matching depends on, as the issue states them."""
+    assert compare("Maven", "4.1.0", "4.1.0.RELEASE") == 0
+    assert compare("Maven", "1release", "1") == 0
+    assert compare("Maven", "5.3.18.RELEASE", "5.3.20") == -1
+    assert compare("Maven", "1.0.0.RC1", "1.0.0-RC2") == -1  # .X reads as -X after a number
+    assert compare("Maven", "2.0.abc", "2-abc") == 0
+
+
+_MAVEN_JARS = sorted(Path("/usr/share/maven/lib").glob("maven-artifact*.jar"))
+
+
+def _maven_batch(pairs: list[tuple[str, str]]) -> list[int]:
+    """Real ``ComparableVersion`` answers (its ``main`` compares adjacent arguments)."""
+    args = [v for pair in pairs for v in pair]
+    main = "org.apache.maven.artifact.versioning.ComparableVersion"
+    command = ["java", "-cp", str(_MAVEN_JARS[0]), main, *args]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()
+    lines = [line for line in out if line.startswith("   ")][::2]  # a1-b1, then b1-a2, ...
+    signs = []
+    for (a, _), line in zip(pairs, lines, strict=True):
+        op = line[4 + len(a) :].split(" ", 1)[0]
+        signs.append({"<": -1, "==": 0, ">": 1}[op])
+    return signs
+
+
+@pytest.mark.skipif(shutil.which("java") is None or not _MAVEN_JARS, reason="no java/Maven")
+def test_maven_matches_real_comparable_version() -> None:
+    """Maven's own ComparableVersion (this machine's Maven 3.8.7, which already has
+    MNG-7644 and the release alias) on the published vectors and on generated versions."""
+    rng = random.Random(39)
+    pieces = ["1", "0", "2", "10", "00", ".", ".", "-", "-", "a", "b", "m", "rc", "cr", "alpha",
+              "SNAPSHOT", "sp", "ga", "final", "RELEASE", "x", "abc"]  # fmt: skip
+    generated = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 7))) for _ in range(1500)]
+    pairs = [(a, b) for a, b, _ in _maven_vectors()] + list(itertools.pairwise(generated))
+    pairs = [(a, b) for a, b in pairs if a[:1] != "-" and b[:1] != "-"]  # not java options
+    assert [compare("Maven", a, b) for a, b in pairs] == _maven_batch(pairs)
 
 
 def test_maven_brief_order() -> None:

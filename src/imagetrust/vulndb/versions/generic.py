@@ -9,9 +9,11 @@
 * semver (npm, Go, crates.io): semver 2.0.0 precedence; a leading ``v`` (Go) or ``=`` is
   dropped, missing minor/patch read as 0, build metadata (Go's ``+incompatible``) ignored;
   Go pseudo-versions are prereleases and so order by their timestamp.
-* Maven: ``ComparableVersion`` of Maven 3.8 (items, sub-lists at ``-`` and at digit/letter
-  transitions, trailing nulls removed, qualifiers alpha < beta < milestone < rc = cr <
-  snapshot < "" = ga = final < sp < other qualifiers by name).
+* Maven: ``ComparableVersion`` of Maven 3.9 (items, sub-lists at ``-`` and at digit/letter
+  transitions, a qualifier after ``.`` read as after ``-`` (MNG-7644: ``1.0.0.RC1 <
+  1.0.0-RC2``, ``2.0.abc = 2-abc``), trailing nulls removed, qualifiers alpha < beta <
+  milestone < rc = cr < snapshot < "" = ga = final = release < sp < other qualifiers by
+  name; a sub-list against "nothing" is decided by its first non-null item, MNG-6964).
 * RubyGems: ``Gem::Version``: numeric and letter segments, a letter segment makes a
   prerelease (lower than any number at its position), shorter versions padded with 0.
 * NuGet: ``NuGetVersion``: up to four numeric parts (missing = 0), then semver 2
@@ -159,7 +161,7 @@ class _CmpKey:
 # Items: ("i", int) number, ("s", qualifier) string, ("l", [items]) sub-list.
 
 _QUALIFIERS = ("alpha", "beta", "milestone", "rc", "snapshot", "", "sp")
-_ALIASES = {"ga": "", "final": "", "cr": "rc"}
+_ALIASES = {"ga": "", "final": "", "release": "", "cr": "rc"}
 _RELEASE = str(_QUALIFIERS.index(""))
 
 
@@ -196,6 +198,11 @@ def _normalize(items: list[tuple[str, Any]]) -> None:
             break
 
 
+def _maven_digit(c: str) -> bool:
+    """Java's ``Character.isDigit`` on one UTF-16 unit: a supplementary character is not."""
+    return c.isdecimal() and c <= "\uffff"
+
+
 def maven_parse(version: str) -> tuple[str, Any]:
     """Maven's ComparableVersion item tree of a version."""
     text = version.strip().lower()
@@ -218,8 +225,10 @@ def maven_parse(version: str) -> tuple[str, Any]:
             start = i + 1
             if c == "-":
                 push()
-        elif c.isdecimal():
+        elif _maven_digit(c):
             if not is_digit and i > start:
+                if current:  # MNG-7644: "1.0.0.rc1" nests like "1.0.0-rc1"
+                    push()
                 current.append(_string_item(text[start:i], True))
                 start = i
                 push()
@@ -231,6 +240,8 @@ def maven_parse(version: str) -> tuple[str, Any]:
                 push()
             is_digit = False
     if len(text) > start:
+        if not is_digit and current:  # MNG-7644: a trailing ".x" nests like "-x"
+            push()
         current.append(_parse_item(is_digit, text[start:]))
     while stack:
         _normalize(stack.pop())
@@ -254,8 +265,8 @@ def _maven_cmp(a: tuple[str, Any] | None, b: tuple[str, Any] | None) -> int:
         if b[0] == "s":
             return int(value > b[1]) - int(value < b[1])
         return -1
-    if b is None:
-        return _maven_cmp(value[0], None) if value else 0
+    if b is None:  # MNG-6964: every item counts, not only the first
+        return next((r for r in (_maven_cmp(item, None) for item in value) if r), 0)
     if b[0] == "i":
         return -1
     if b[0] == "s":
