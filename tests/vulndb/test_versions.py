@@ -1,4 +1,4 @@
-"""Version orders checked against the real tools (dpkg, rpm, Maven) and their vectors."""
+"""Version orders checked against the real tools (dpkg, rpm, Maven, RubyGems) and their vectors."""
 
 from __future__ import annotations
 
@@ -413,6 +413,47 @@ def test_maven_brief_order() -> None:
     shuffled = chain[::-1]
     assert sorted(shuffled, key=functools.partial(sort_key, "Maven")) == chain
     assert compare("Maven", "1.0", "1") == 0 == compare("Maven", "1", "1.0.0")
+
+
+def test_rubygems_published_vectors() -> None:
+    vectors = []
+    for line in (FIXTURES / "rubygems-version.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            a, op, b = line.split()
+            vectors.append((a, b, _SIGN[op]))
+    assert len(vectors) > 30
+    got = [(a, b, compare("RubyGems", a, b), compare("RubyGems", b, a)) for a, b, _ in vectors]
+    assert got == [(a, b, sign, -sign) for a, b, sign in vectors]
+
+
+def test_rubygems_canonical_segments() -> None:
+    # zeros before the first letter segment do not count (Gem::Version#canonical_segments)
+    assert compare("RubyGems", "3.0.0.beta4", "3.0.pre") == -1
+    assert compare("RubyGems", "", "0") == 0  # test_empty_version: "" is version 0
+
+
+def _ruby_batch(pairs: list[tuple[str, str]]) -> list[int]:
+    script = (
+        "STDIN.each_line { |l| a, b = l.chomp.split(' ', 2); "
+        "puts(Gem::Version.new(a) <=> Gem::Version.new(b)) }"
+    )
+    stdin = "".join(f"{a} {b}\n" for a, b in pairs)
+    run = subprocess.run(["ruby", "-e", script], input=stdin, capture_output=True, text=True)
+    run.check_returncode()
+    return [int(x) for x in run.stdout.split()]
+
+
+@pytest.mark.skipif(shutil.which("ruby") is None, reason="ruby not installed")
+def test_rubygems_matches_real_gem_version() -> None:
+    rng = random.Random(33)
+    pieces = ["0", "0", "1", "2", "10", ".", ".", ".", "a", "b", "pre", "rc", "beta", "x"]
+    generated = []
+    while len(generated) < 1500:
+        v = rng.choice("0123") + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 7)))
+        if re.fullmatch(r"[0-9]+(\.[0-9a-zA-Z]+)*(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?", v):
+            generated.append(v)  # Gem::Version's own pattern: it refuses anything else
+    pairs = list(itertools.pairwise(generated)) + [(v, v + ".0") for v in generated[:100]]
+    assert [compare("RubyGems", a, b) for a, b in pairs] == _ruby_batch(pairs)
 
 
 def test_rubygems_nuget_packagist_documented_orders() -> None:

@@ -13,7 +13,7 @@ Which order, and why (details in each module):
 * rpm (``rpm.py``): Red Hat, Rocky Linux, AlmaLinux, SUSE, openSUSE, Photon OS, Mageia,
   openEuler, Azure Linux - rpmvercmp over epoch, version, release.
 * ``generic.py``: PyPI (PEP 440, legacy fallback), npm / Go / crates.io (semver), Maven
-  (ComparableVersion of Maven 3.9), RubyGems (Gem::Version), NuGet
+  (ComparableVersion of Maven 3.9), RubyGems (Gem::Version, canonical segments), NuGet
   (NuGetVersion), Packagist (PHP version_compare).
 
 Keys of different ecosystems must never be compared with each other.

@@ -14,8 +14,11 @@
   1.0.0-RC2``, ``2.0.abc = 2-abc``), trailing nulls removed, qualifiers alpha < beta <
   milestone < rc = cr < snapshot < "" = ga = final = release < sp < other qualifiers by
   name; a sub-list against "nothing" is decided by its first non-null item, MNG-6964).
-* RubyGems: ``Gem::Version``: numeric and letter segments, a letter segment makes a
-  prerelease (lower than any number at its position), shorter versions padded with 0.
+* RubyGems: ``Gem::Version#<=>`` over ``canonical_segments``: numeric and letter segments,
+  trailing zeros dropped both before the first letter segment and at the end
+  (``3.0.0.beta4`` reads as ``3.beta.4``, below ``3.0.pre``); a letter segment makes a
+  prerelease (lower than any number at its position), shorter versions padded with 0; an
+  empty string is version 0.
 * NuGet: ``NuGetVersion``: up to four numeric parts (missing = 0), then semver 2
   prerelease labels compared case-insensitively; metadata ignored.
 * Packagist: PHP ``version_compare`` (what Composer ranges reduce to) after dropping a
@@ -318,14 +321,31 @@ class _GemKey(_CmpKey):
         return _gem_cmp(self.parsed, other)
 
 
+def _without_trailing_zeros(segments: list[Any]) -> list[Any]:
+    end = len(segments)
+    while end and segments[end - 1] == 0:
+        end -= 1
+    return segments[:end]
+
+
 @lru_cache(maxsize=65536)
 def rubygems_key(version: str) -> _GemKey:
-    """Gem::Version order (``-`` reads as ``.pre.``, as Gem::Version does)."""
-    text = version.strip().replace("-", ".pre.")
+    """Gem::Version order (``-`` reads as ``.pre.``, as Gem::Version does).
+
+    Compared on ``canonical_segments``, as ``Gem::Version#<=>`` does: the numbers before the
+    first letter segment and the segments from it on each lose their trailing zeros, so
+    ``1.0.0.a.1.0`` is ``[1, "a", 1]`` and equals ``1.a.1``.
+    """
+    text = version.strip() or "0"  # Gem::Version: an empty version string is "0"
+    text = text.replace("-", ".pre.")
     segments: list[Any] = [int(s) if s.isdigit() else s for s in _GEM_SEGMENT.findall(text)]
     if not segments:
         raise VersionError(f"not a RubyGems version: {version!r}")
-    return _GemKey(segments)
+    first = next((i for i, s in enumerate(segments) if isinstance(s, str)), len(segments))
+    canonical = _without_trailing_zeros(segments[:first]) + _without_trailing_zeros(
+        segments[first:]
+    )
+    return _GemKey(canonical)
 
 
 # --------------------------------------------------------------------------- Packagist
