@@ -119,6 +119,42 @@ def test_a_version_the_order_rejects_skips_that_range_only() -> None:
     assert evaluate("1.0", affected, strict) == Verdict(True, "2.0")
 
 
+# OSV's own range evaluation tests (G-Rath/osv-detector pkg/database/osv_test.go
+# @ c2dddabe8ac0d0738a52c10350406e0f35ef2ca9, "zeros with build strings"; the same
+# evaluator went into osv-scanner): golang.org/x/sys and golang.org/x/net advisories whose
+# ranges hold Go pseudo-versions. Only ``introduced: "0"`` means "before every version":
+# ``fixed: "0"`` is version 0, so the x/net range covers the pseudo-versions of 0.0.0 only.
+GO_X_SYS = {"introduced": "0"}, {"fixed": "0.0.0-20220412211240-33da011f77ad"}
+GO_X_NET = {"introduced": "0.0.0-20180925071336-cf3bd585ca2a"}, {"fixed": "0"}
+
+
+@pytest.mark.parametrize("kind", ["SEMVER", "ECOSYSTEM"])
+@pytest.mark.parametrize("ecosystem", ["Go", "npm"])
+@pytest.mark.parametrize(
+    ("installed", "affected"),
+    [("0.0.0", False), ("0.14.0", False), ("0.0.0-20180925071336-cf3bd585ca2a", True)],
+)
+def test_fixed_zero_is_version_zero(
+    kind: str, ecosystem: str, installed: str, affected: bool
+) -> None:
+    from imagetrust.vulndb.versions import comparator
+
+    compare = comparator(ecosystem)
+    advisories = (GO_X_SYS, GO_X_NET)
+    verdicts = [evaluate(installed, ranges(*events, kind=kind), compare) for events in advisories]
+    assert any(v.affected for v in verdicts) is affected
+    # the events in reverse order, as the same test file also checks ("shuffled")
+    reverse = [ranges(*events[::-1], kind=kind) for events in advisories]
+    assert [evaluate(installed, entry, compare) for entry in reverse] == verdicts
+
+
+def test_fixed_zero_under_dpkg_is_dpkg_version_zero() -> None:
+    entry = ranges({"introduced": "0~"}, {"fixed": "0"})  # dpkg: 0~ < 0 < 0.1
+    assert evaluate("0~", entry, dpkg_compare) == Verdict(True, "0")
+    assert not evaluate("0.1", entry, dpkg_compare).affected
+    assert not evaluate("0", entry, dpkg_compare).affected
+
+
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet="0123456789.-~+:ab", max_size=6),
     lambda children: (

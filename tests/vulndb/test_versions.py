@@ -1,4 +1,4 @@
-"""Version orders checked against the real tools (dpkg, rpm) and their published vectors."""
+"""Version orders checked against the real tools (dpkg, rpm, Maven, RubyGems) and their vectors."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from packaging.version import Version
 
 from imagetrust.vulndb.errors import UnknownEcosystemError, VersionError
 from imagetrust.vulndb.versions import ECOSYSTEMS, apk, compare, sort_key
+from tests.services.require import unavailable
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "versions"
 DPKG = shutil.which("dpkg")
@@ -92,8 +93,9 @@ TRICKY_DPKG = [
 ]
 
 
-@pytest.mark.skipif(DPKG is None, reason="dpkg not installed")
 def test_dpkg_tricky_pairs_match_real_dpkg() -> None:
+    if DPKG is None:
+        unavailable("dpkg", "not installed (a Debian system has it)")
     pairs = TRICKY_DPKG + [(b, a) for a, b in TRICKY_DPKG]
     assert [_ours_dpkg(a, b) for a, b in pairs] == _dpkg_batch(pairs)
 
@@ -170,9 +172,93 @@ def test_apk_tools_published_vectors_all_pass() -> None:
 
 def test_apk_compare_fuzzy_equals_sort_key_order() -> None:
     versions = [p for line in _apk_vectors() for p in line.lstrip("!").split(" ")[::2]]
+    versions += [a for a, _, _ in APK2_DIGIT_AFTER_LETTER] + ["4.10-1-r1", "1.0bc-r2", "x-r1"]
     random.Random(7).shuffle(versions)
     for a, b in itertools.pairwise(versions):
         assert apk.compare_fuzzy(a, b) == compare("Wolfi", a, b), (a, b)
+
+
+# A digit right after a letter (OpenBSD-style "p1" releases: opensmtpd 6.6.2p1-r0 in
+# Alpine's secdb) is invalid for apk-tools 3, which then calls 6.0.2p1-r3 and 6.0.2p1-r4
+# equal. apk-tools 2.x (src/version.c, next_token: TOKEN_LETTER then a digit gives
+# TOKEN_DIGIT, read as a plain number) orders them; each expectation below is what
+# apk-tools 2.x's version.c (alpinelinux/apk-tools @ 010497cb, compiled by hand) answers.
+APK2_DIGIT_AFTER_LETTER = [
+    ("5.7.1p1-r0", "<", "5.7.1p1-r1"),
+    ("6.0.2p1-r3", "<", "6.0.2p1-r4"),
+    ("6.6.2p1-r0", "<", "6.6.2p1-r1"),
+    ("6.6.1p1-r1", "<", "6.6.2p1-r0"),
+    ("1.0a1", "<", "1.0a2"),
+    ("1.0a9", "<", "1.0a10"),
+    ("1.0a01", "=", "1.0a1"),  # a plain number: no leading-zero rule after a letter
+    ("1.0a", "<", "1.0a1"),
+    ("1.0a1", "<", "1.0b"),
+    ("1.0a1", ">", "1.0a_p1"),
+    ("1.0a1", ">", "1.0a-r1"),
+    ("1.0a1_rc1", "<", "1.0a1"),
+    ("1.0a1.2", ">", "1.0a1"),
+    ("1.0a1b", ">", "1.0a1"),
+    ("1.0a1b2", "<", "1.0a1b10"),
+]
+_SIGN = {"<": -1, "=": 0, ">": 1}
+
+
+@pytest.mark.parametrize(("a", "op", "b"), APK2_DIGIT_AFTER_LETTER)
+def test_apk_digit_after_letter_orders_as_apk_tools_2(a: str, op: str, b: str) -> None:
+    assert compare("Alpine:v3.11", a, b) == _SIGN[op]
+    assert compare("Alpine:v3.11", b, a) == -_SIGN[op]
+    assert apk.compare_fuzzy(a, b) == _SIGN[op]
+
+
+def test_apk_validation_stays_apk_tools_3() -> None:
+    """Ordering p1-style versions does not make them valid: `apk version -c` still refuses."""
+    assert not apk.is_valid("6.6.2p1-r0")
+    assert not apk.is_valid("0.1a1")
+    assert apk.is_valid("6.6.2_p1-r0")
+
+
+def _secdb_fix_versions() -> set[str]:
+    import yaml
+
+    found: set[str] = set()
+    for path in (Path(__file__).resolve().parents[1] / "fixtures" / "vulndb" / "secdb").glob(
+        "*.yaml"
+    ):
+        for entry in yaml.safe_load(path.read_text())["packages"]:
+            found.update(str(v) for v in entry["pkg"]["secfixes"])
+    return found
+
+
+def test_apk_every_secdb_fix_is_above_the_revision_before_it() -> None:
+    """An installed ``-r(N-1)`` must sort below a secdb fix in ``-rN``, whatever comes before.
+
+    Every fix version of Alpine's secdb v3.10 and v3.11, including the ones apk-tools 3
+    calls invalid (opensmtpd ``6.6.2p1-r0``, xen ``4.10-1-r1``).
+    """
+    versions = _secdb_fix_versions()
+    assert {"6.6.2p1-r0", "4.10-1-r1"} <= versions
+    lost = []
+    for version in sorted(versions):
+        match = re.fullmatch(r"(.*)-r(\d+)", version)
+        if match is None:
+            continue
+        base, rev = match.group(1), int(match.group(2))
+        below = [f"{base}-r{rev - 1}"] if rev else []
+        for lower, upper in [(b, version) for b in below] + [(version, f"{base}-r{rev + 1}")]:
+            if compare("Alpine:v3.11", lower, upper) != -1:
+                lost.append((lower, upper))
+    assert lost == []
+
+
+def test_apk_unparsable_tail_never_hides_the_revision() -> None:
+    # apk-tools 3 stops at the first character it cannot read and calls the rest equal
+    assert compare("Alpine", "4.10-1-r0", "4.10-1-r1") == -1
+    assert compare("Alpine", "1.0bc-r1", "1.0bc-r2") == -1
+    assert compare("Wolfi", "1.0+git-r3", "1.0+git-r10") == -1
+    assert compare("Alpine", "4.10-1", "4.10-1-r0") == -1
+    # where apk-tools 3 already decides, it still does: the valid version is the higher one
+    assert compare("Alpine", "4.10.1-r0", "4.10-1-r1") == 1
+    assert compare("Alpine", "1.0", "1.0bc-r9") == -1
 
 
 # --------------------------------------------------------------------------- rpm
@@ -203,8 +289,9 @@ def _rpm_batch(pairs: list[tuple[str, str]]) -> list[int]:
     return [int(x) for x in re.findall(r"-?\d", out)]
 
 
-@pytest.mark.skipif(RPM is None, reason="rpm not installed")
 def test_rpm_matches_real_rpm_on_generated_pairs() -> None:
+    if RPM is None:
+        unavailable("rpm", "Debian package rpm")
     rng = random.Random(440)
     pieces = ["1", "0", "01", "10", "2", "a", "b", "rc", "git", ".", ".", "_", "+", "~", "^"]
 
@@ -262,22 +349,69 @@ def test_go_versions_and_pseudo_versions() -> None:
         compare("Go", "not-a-version", "v1.0.0")
 
 
-def test_maven_comparable_version_vectors() -> None:
-    for line in (FIXTURES / "maven-comparableversion.txt").read_text().splitlines():
+def _maven_vectors() -> list[tuple[str, str, int]]:
+    """(a, b, expected sign) for every pair that Maven's ComparableVersionTest asserts."""
+    pairs: list[tuple[str, str, int]] = []
+    text = (FIXTURES / "maven-comparableversion.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
         kind, rest = line.split(": ", 1)
         items = rest.split()
         if kind == "order":
-            for i, lo in enumerate(items):
-                for hi in items[i + 1 :]:
-                    assert compare("Maven", lo, hi) == -1, (lo, hi)
-                    assert compare("Maven", hi, lo) == 1, (hi, lo)
-        elif kind == "eq":
-            assert compare("Maven", items[0], items[1]) == 0, items
+            pairs += [(lo, hi, -1) for i, lo in enumerate(items) for hi in items[i + 1 :]]
         else:
-            assert compare("Maven", items[0], items[1]) == -1, items
-            assert compare("Maven", items[1], items[0]) == 1, items
+            pairs.append((items[0], items[1], 0 if kind == "eq" else -1))
+    return pairs
+
+
+def test_maven_comparable_version_vectors() -> None:
+    vectors = _maven_vectors()
+    assert len(vectors) > 600
+    got = [(a, b, compare("Maven", a, b), compare("Maven", b, a)) for a, b, _ in vectors]
+    assert got == [(a, b, sign, -sign) for a, b, sign in vectors]
+
+
+def test_maven_release_aliases_and_dot_qualifier() -> None:
+    """The two rules of Maven 3.9 that matching depends on, as the issue states them."""
+    assert compare("Maven", "4.1.0", "4.1.0.RELEASE") == 0
+    assert compare("Maven", "1release", "1") == 0
+    assert compare("Maven", "5.3.18.RELEASE", "5.3.20") == -1
+    assert compare("Maven", "1.0.0.RC1", "1.0.0-RC2") == -1  # .X reads as -X after a number
+    assert compare("Maven", "2.0.abc", "2-abc") == 0
+
+
+_MAVEN_JARS = sorted(Path("/usr/share/maven/lib").glob("maven-artifact*.jar")) or sorted(
+    Path("/usr/share/java").glob("maven3-artifact*.jar")
+)  # Debian: the maven package, else libmaven3-core-java
+
+
+def _maven_batch(pairs: list[tuple[str, str]]) -> list[int]:
+    """Real ``ComparableVersion`` answers (its ``main`` compares adjacent arguments)."""
+    args = [v for pair in pairs for v in pair]
+    main = "org.apache.maven.artifact.versioning.ComparableVersion"
+    command = ["java", "-cp", str(_MAVEN_JARS[0]), main, *args]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()
+    lines = [line for line in out if line.startswith("   ")][::2]  # a1-b1, then b1-a2, ...
+    signs = []
+    for (a, _), line in zip(pairs, lines, strict=True):
+        op = line[4 + len(a) :].split(" ", 1)[0]
+        signs.append({"<": -1, "==": 0, ">": 1}[op])
+    return signs
+
+
+def test_maven_matches_real_comparable_version() -> None:
+    """Maven's own ComparableVersion (this machine's Maven 3.8.7, which already has
+    MNG-7644 and the release alias) on the published vectors and on generated versions."""
+    if shutil.which("java") is None or not _MAVEN_JARS:
+        unavailable("Maven's ComparableVersion", "no java or maven-artifact jar")
+    rng = random.Random(39)
+    pieces = ["1", "0", "2", "10", "00", ".", ".", "-", "-", "a", "b", "m", "rc", "cr", "alpha",
+              "SNAPSHOT", "sp", "ga", "final", "RELEASE", "x", "abc"]  # fmt: skip
+    generated = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 7))) for _ in range(1500)]
+    pairs = [(a, b) for a, b, _ in _maven_vectors()] + list(itertools.pairwise(generated))
+    pairs = [(a, b) for a, b in pairs if a[:1] != "-" and b[:1] != "-"]  # not java options
+    assert [compare("Maven", a, b) for a, b in pairs] == _maven_batch(pairs)
 
 
 def test_maven_brief_order() -> None:
@@ -285,6 +419,48 @@ def test_maven_brief_order() -> None:
     shuffled = chain[::-1]
     assert sorted(shuffled, key=functools.partial(sort_key, "Maven")) == chain
     assert compare("Maven", "1.0", "1") == 0 == compare("Maven", "1", "1.0.0")
+
+
+def test_rubygems_published_vectors() -> None:
+    vectors = []
+    for line in (FIXTURES / "rubygems-version.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            a, op, b = line.split()
+            vectors.append((a, b, _SIGN[op]))
+    assert len(vectors) > 30
+    got = [(a, b, compare("RubyGems", a, b), compare("RubyGems", b, a)) for a, b, _ in vectors]
+    assert got == [(a, b, sign, -sign) for a, b, sign in vectors]
+
+
+def test_rubygems_canonical_segments() -> None:
+    # zeros before the first letter segment do not count (Gem::Version#canonical_segments)
+    assert compare("RubyGems", "3.0.0.beta4", "3.0.pre") == -1
+    assert compare("RubyGems", "", "0") == 0  # test_empty_version: "" is version 0
+
+
+def _ruby_batch(pairs: list[tuple[str, str]]) -> list[int]:
+    script = (
+        "STDIN.each_line { |l| a, b = l.chomp.split(' ', 2); "
+        "puts(Gem::Version.new(a) <=> Gem::Version.new(b)) }"
+    )
+    stdin = "".join(f"{a} {b}\n" for a, b in pairs)
+    run = subprocess.run(["ruby", "-e", script], input=stdin, capture_output=True, text=True)
+    run.check_returncode()
+    return [int(x) for x in run.stdout.split()]
+
+
+def test_rubygems_matches_real_gem_version() -> None:
+    if shutil.which("ruby") is None:
+        unavailable("RubyGems' Gem::Version", "ruby is not installed")
+    rng = random.Random(33)
+    pieces = ["0", "0", "1", "2", "10", ".", ".", ".", "a", "b", "pre", "rc", "beta", "x"]
+    generated = []
+    while len(generated) < 1500:
+        v = rng.choice("0123") + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 7)))
+        if re.fullmatch(r"[0-9]+(\.[0-9a-zA-Z]+)*(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?", v):
+            generated.append(v)  # Gem::Version's own pattern: it refuses anything else
+    pairs = list(itertools.pairwise(generated)) + [(v, v + ".0") for v in generated[:100]]
+    assert [compare("RubyGems", a, b) for a, b in pairs] == _ruby_batch(pairs)
 
 
 def test_rubygems_nuget_packagist_documented_orders() -> None:

@@ -3,8 +3,12 @@
 The evaluation follows the OSV schema: a version is affected if it is listed in
 ``versions``, or if some ``ECOSYSTEM``/``SEMVER`` range, its events sorted in the
 ecosystem's own version order, has an ``introduced`` at or below it not closed by a later
-``fixed`` (at or below it), ``last_affected`` (below it) or ``limit``. ``GIT`` ranges name
-commits, which an installed package does not have, so they are not evaluated here.
+``fixed`` (at or below it), ``last_affected`` (below it) or ``limit``. Only
+``introduced: "0"`` means "before every version" (the schema's one special value); a
+``fixed`` or ``last_affected`` of ``"0"`` is the ecosystem's version 0, so a range from a
+Go pseudo-version of 0.0.0 to ``fixed: "0"`` covers those pseudo-versions and nothing
+after (OSV's own evaluator tests). ``GIT`` ranges name commits, which an installed package
+does not have, so they are not evaluated here.
 
 Which ecosystem and which name to ask for is decided by ``ecosystem_key``: distribution
 advisories (Debian, Ubuntu, Alpine) name *source* packages and one release of the
@@ -124,14 +128,22 @@ def _events(raw: Any, compare: Compare) -> list[tuple[str, str]] | None:
             value = event.get(kind)
             if isinstance(value, str) and value:
                 events.append((kind, value))
-    return sorted(events, key=lambda e: (_Ordered(e[1], compare), _EVENT_KINDS.index(e[0])))
+    return sorted(
+        events,
+        key=lambda e: (_Ordered(e[1], compare, _is_start(*e)), _EVENT_KINDS.index(e[0])),
+    )
+
+
+def _is_start(kind: str, version: str) -> bool:
+    """OSV's ``introduced: "0"``: before every version (any other "0" is version 0)."""
+    return kind == "introduced" and version == "0"
 
 
 def _in_range(installed: str, events: list[tuple[str, str]], compare: Compare) -> bool:
     affected = False
     for kind, version in events:
         if kind == "introduced":
-            if version == "0" or _safe_compare(compare, installed, version) >= 0:
+            if _is_start(kind, version) or _safe_compare(compare, installed, version) >= 0:
                 affected = True
         elif kind == "fixed":
             if _safe_compare(compare, installed, version) >= 0:
@@ -149,10 +161,6 @@ class _Incomparable(Exception):
 
 
 def _safe_compare(compare: Compare, a: str, b: str) -> int:
-    if b == "0":  # OSV's "from the beginning"
-        return 0 if a == "0" else 1
-    if a == "0":
-        return -1
     try:
         return compare(a, b)
     except Exception as exc:  # a version the order rejects: the caller skips the range
@@ -160,21 +168,27 @@ def _safe_compare(compare: Compare, a: str, b: str) -> int:
 
 
 class _Ordered:
-    """Sort wrapper: the ecosystem's comparison, with OSV's "0" below every version."""
+    """Sort wrapper: the ecosystem's comparison, with ``introduced: "0"`` below every version."""
 
-    __slots__ = ("compare", "version")
+    __slots__ = ("compare", "start", "version")
 
-    def __init__(self, version: str, compare: Compare) -> None:
+    def __init__(self, version: str, compare: Compare, start: bool = False) -> None:
         self.version = version
         self.compare = compare
+        self.start = start
+
+    def _cmp(self, other: _Ordered) -> int:
+        if self.start or other.start:
+            return int(other.start) - int(self.start)
+        return _safe_compare(self.compare, self.version, other.version)
 
     def __lt__(self, other: _Ordered) -> bool:
-        return _safe_compare(self.compare, self.version, other.version) < 0
+        return self._cmp(other) < 0
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _Ordered):
             return NotImplemented
-        return _safe_compare(self.compare, self.version, other.version) == 0
+        return self._cmp(other) == 0
 
     __hash__ = None  # type: ignore[assignment]
 

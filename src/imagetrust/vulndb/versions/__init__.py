@@ -8,12 +8,13 @@ parses it once. The ecosystem is the OSV name; a release suffix (``Debian:12``,
 Which order, and why (details in each module):
 
 * dpkg (``dpkg.py``): Debian, Ubuntu - exactly ``dpkg --compare-versions``.
-* apk (``apk.py``): Alpine, Wolfi, Chainguard - apk-tools 3 ``version.c``.
+* apk (``apk.py``): Alpine, Wolfi, Chainguard - apk-tools 3 ``version.c``, with apk-tools
+  2.x's reading of a digit after a letter and the ``-rN`` of an unreadable tail.
 * rpm (``rpm.py``): Red Hat, Rocky Linux, AlmaLinux, SUSE, openSUSE, Photon OS, Mageia,
   openEuler, Azure Linux - rpmvercmp over epoch, version, release.
 * ``generic.py``: PyPI (PEP 440, legacy fallback), npm / Go / crates.io (semver), Maven
-  (ComparableVersion), RubyGems (Gem::Version), NuGet (NuGetVersion), Packagist (PHP
-  version_compare).
+  (ComparableVersion of Maven 3.9), RubyGems (Gem::Version, canonical segments), NuGet
+  (NuGetVersion), Packagist (PHP version_compare).
 
 Keys of different ecosystems must never be compared with each other.
 """

@@ -1,4 +1,4 @@
-"""Alpine package version order, as apk-tools 3 (src/version.c) compares versions.
+"""Alpine package version order: apk-tools 3 (src/version.c), read as leniently as apk-tools 2.
 
 Alpine, Wolfi and Chainguard all use apk, so one order serves the three. A version is
 ``digit{.digit}...{letter}{_suffix{#}}...{~hash}{-r#}``: suffixes ``_alpha``, ``_beta``,
@@ -9,8 +9,18 @@ rule), so ``8.2.0 < 8.2.001``. Numbers are unsigned 64-bit as in apk (they wrap)
 
 apk never refuses to compare: it tokenizes both strings in lock step and, where a string
 stops being a valid version, treats the rest as an "invalid" token, which sorts below
-anything still valid; two strings that turn invalid at the same point after equal
-prefixes compare equal. We follow that exactly, so any string compares without raising.
+anything still valid. Two rules go beyond apk-tools 3, because Alpine's own data needs them
+and apk-tools 3 would otherwise call different versions equal (losing a finding when an
+installed ``-r3`` "equals" a fix in ``-r4``):
+
+* A digit right after a letter starts a new number, as apk-tools 2.x's ``next_token`` does
+  (opensmtpd ``6.6.2p1-r0`` in Alpine's secdb): ``6.0.2p1-r3 < 6.0.2p1-r4``. Like apk-tools
+  2.x it is a plain number (``1.0a01 = 1.0a1``). ``is_valid`` stays apk-tools 3's: such a
+  version is still invalid there, it just orders.
+* Where two strings turn invalid at the same point after equal prefixes (apk: equal), the
+  unread rest is compared as text, and a trailing ``-rN`` after it as the revision number
+  (secdb's xen ``4.10-1-r1``). This only splits pairs apk calls equal, so every pair apk
+  orders keeps its order.
 
 The key is a flat tuple of (rank, value) pairs whose plain tuple order is apk's order:
 when two token streams first differ in type, apk decides by token type (a pre-release
@@ -20,6 +30,7 @@ exactly that.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 # Token types, in apk-tools' order.
@@ -43,6 +54,7 @@ _HEX = frozenset("0123456789abcdef")
 _LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
 _DIGITS = frozenset("0123456789")
 _PRE_RANK = -100  # a pre-release suffix loses against any other token
+_REVISION_TAIL = re.compile(r"(.*)-r([0-9]+)", re.DOTALL)
 
 Token = tuple[int, object, int]  # (type, comparable value, suffix value or 0)
 
@@ -54,13 +66,18 @@ def _digits(text: str, i: int) -> int:
     return j
 
 
-def tokens(version: str) -> list[Token]:
-    """apk's token stream, ending with an END or INVALID token."""
+def tokens(version: str, *, lenient: bool = True) -> list[Token]:
+    """apk's token stream, ending with an END token or an INVALID one.
+
+    ``lenient`` (for ordering) reads a digit after a letter as apk-tools 2.x does and keeps
+    an invalid string's unread rest and trailing ``-rN``: INVALID carries the rest as text
+    and a REVISION_NO token may follow it. ``lenient=False`` is apk-tools 3's validation.
+    """
     out: list[Token] = []
     n = len(version)
     j = _digits(version, 0)
     if j == 0:
-        return [(_INVALID, 0, 0)]
+        return _invalid(out, version, 0, lenient)
     out.append((_INITIAL_DIGIT, int(version[:j]) % _U64, 0))
     prev, i = _INITIAL_DIGIT, j
     while True:
@@ -78,7 +95,8 @@ def tokens(version: str) -> list[Token]:
                 if prev > _DIGIT:
                     break
                 i += 1
-            if prev in (_INITIAL_DIGIT, _DIGIT):
+            after_letter = c != "." and prev == _LETTER and lenient
+            if prev in (_INITIAL_DIGIT, _DIGIT) or after_letter:
                 kind = _DIGIT
             elif prev == _SUFFIX:
                 kind = _SUFFIX_NO
@@ -88,8 +106,10 @@ def tokens(version: str) -> list[Token]:
             if j == i:
                 break
             text = version[i:j]
-            if kind == _DIGIT:
-                value: object = (0, text) if text[0] == "0" else (1, int(text) % _U64)
+            if kind == _DIGIT and text[0] == "0" and not after_letter:
+                value: object = (0, text)  # Gentoo: a leading zero compares as a string
+            elif kind == _DIGIT:
+                value = (1, int(text) % _U64)
             else:
                 value = int(text) % _U64
             out.append((kind, value, 0))
@@ -125,7 +145,21 @@ def tokens(version: str) -> list[Token]:
             prev, i = _REVISION_NO, j
         else:
             break
-    out.append((_INVALID, 0, 0))
+    return _invalid(out, version, i, lenient)
+
+
+def _invalid(out: list[Token], version: str, i: int, lenient: bool) -> list[Token]:
+    """End ``out`` with INVALID at ``i``; leniently, keep the rest and its ``-rN``."""
+    if not lenient:
+        out.append((_INVALID, "", 0))
+        return out
+    rest = version[i:]
+    tail = _REVISION_TAIL.fullmatch(rest)
+    if tail is None:
+        out.append((_INVALID, rest, 0))
+    else:
+        out.append((_INVALID, tail.group(1), 0))
+        out.append((_REVISION_NO, int(tail.group(2)) % _U64, 0))
     return out
 
 
@@ -147,23 +181,22 @@ def sort_key(version: str) -> tuple[object, ...]:
 
 
 def is_valid(version: str) -> bool:
-    """apk_version_validate: the whole string is a well-formed apk version."""
-    return tokens(version)[-1][0] == _END
+    """apk_version_validate (apk-tools 3): the whole string is a well-formed apk version."""
+    return tokens(version, lenient=False)[-1][0] == _END
 
 
 def compare_fuzzy(a: str, b: str, fuzzy: bool = False) -> int:
     """apk's comparison, with its fuzzy mode (``b`` a prefix of ``a`` matches) for ``~``."""
     ta, tb = tokens(a), tokens(b)
     for x, y in zip(ta, tb, strict=False):
-        if x[0] != y[0] or x[0] >= _END:
-            break
+        if x[0] != y[0]:
+            if y[0] == _END and fuzzy:
+                return 0
+            rx, ry = _rank(x), _rank(y)
+            return -1 if rx < ry else 1
         if x[1] != y[1]:
             return -1 if x[1] < y[1] else 1  # type: ignore[operator]
-    else:  # pragma: no cover - both streams always end with END/INVALID
-        return 0
-    if x[0] == y[0]:
-        return 0
-    if y[0] == _END and fuzzy:
-        return 0
-    rx, ry = _rank(x), _rank(y)
-    return -1 if rx < ry else 1
+        if x[0] == _END:
+            return 0
+    # equal up to the shorter stream: only an invalid string's trailing -rN is left
+    return (len(ta) > len(tb)) - (len(ta) < len(tb))

@@ -9,11 +9,16 @@
 * semver (npm, Go, crates.io): semver 2.0.0 precedence; a leading ``v`` (Go) or ``=`` is
   dropped, missing minor/patch read as 0, build metadata (Go's ``+incompatible``) ignored;
   Go pseudo-versions are prereleases and so order by their timestamp.
-* Maven: ``ComparableVersion`` of Maven 3.8 (items, sub-lists at ``-`` and at digit/letter
-  transitions, trailing nulls removed, qualifiers alpha < beta < milestone < rc = cr <
-  snapshot < "" = ga = final < sp < other qualifiers by name).
-* RubyGems: ``Gem::Version``: numeric and letter segments, a letter segment makes a
-  prerelease (lower than any number at its position), shorter versions padded with 0.
+* Maven: ``ComparableVersion`` of Maven 3.9 (items, sub-lists at ``-`` and at digit/letter
+  transitions, a qualifier after ``.`` read as after ``-`` (MNG-7644: ``1.0.0.RC1 <
+  1.0.0-RC2``, ``2.0.abc = 2-abc``), trailing nulls removed, qualifiers alpha < beta <
+  milestone < rc = cr < snapshot < "" = ga = final = release < sp < other qualifiers by
+  name; a sub-list against "nothing" is decided by its first non-null item, MNG-6964).
+* RubyGems: ``Gem::Version#<=>`` over ``canonical_segments``: numeric and letter segments,
+  trailing zeros dropped both before the first letter segment and at the end
+  (``3.0.0.beta4`` reads as ``3.beta.4``, below ``3.0.pre``); a letter segment makes a
+  prerelease (lower than any number at its position), shorter versions padded with 0; an
+  empty string is version 0.
 * NuGet: ``NuGetVersion``: up to four numeric parts (missing = 0), then semver 2
   prerelease labels compared case-insensitively; metadata ignored.
 * Packagist: PHP ``version_compare`` (what Composer ranges reduce to) after dropping a
@@ -159,7 +164,7 @@ class _CmpKey:
 # Items: ("i", int) number, ("s", qualifier) string, ("l", [items]) sub-list.
 
 _QUALIFIERS = ("alpha", "beta", "milestone", "rc", "snapshot", "", "sp")
-_ALIASES = {"ga": "", "final": "", "cr": "rc"}
+_ALIASES = {"ga": "", "final": "", "release": "", "cr": "rc"}
 _RELEASE = str(_QUALIFIERS.index(""))
 
 
@@ -196,6 +201,11 @@ def _normalize(items: list[tuple[str, Any]]) -> None:
             break
 
 
+def _maven_digit(c: str) -> bool:
+    """Java's ``Character.isDigit`` on one UTF-16 unit: a supplementary character is not."""
+    return c.isdecimal() and c <= "\uffff"
+
+
 def maven_parse(version: str) -> tuple[str, Any]:
     """Maven's ComparableVersion item tree of a version."""
     text = version.strip().lower()
@@ -218,8 +228,10 @@ def maven_parse(version: str) -> tuple[str, Any]:
             start = i + 1
             if c == "-":
                 push()
-        elif c.isdecimal():
+        elif _maven_digit(c):
             if not is_digit and i > start:
+                if current:  # MNG-7644: "1.0.0.rc1" nests like "1.0.0-rc1"
+                    push()
                 current.append(_string_item(text[start:i], True))
                 start = i
                 push()
@@ -231,6 +243,8 @@ def maven_parse(version: str) -> tuple[str, Any]:
                 push()
             is_digit = False
     if len(text) > start:
+        if not is_digit and current:  # MNG-7644: a trailing ".x" nests like "-x"
+            push()
         current.append(_parse_item(is_digit, text[start:]))
     while stack:
         _normalize(stack.pop())
@@ -254,8 +268,8 @@ def _maven_cmp(a: tuple[str, Any] | None, b: tuple[str, Any] | None) -> int:
         if b[0] == "s":
             return int(value > b[1]) - int(value < b[1])
         return -1
-    if b is None:
-        return _maven_cmp(value[0], None) if value else 0
+    if b is None:  # MNG-6964: every item counts, not only the first
+        return next((r for r in (_maven_cmp(item, None) for item in value) if r), 0)
     if b[0] == "i":
         return -1
     if b[0] == "s":
@@ -307,14 +321,31 @@ class _GemKey(_CmpKey):
         return _gem_cmp(self.parsed, other)
 
 
+def _without_trailing_zeros(segments: list[Any]) -> list[Any]:
+    end = len(segments)
+    while end and segments[end - 1] == 0:
+        end -= 1
+    return segments[:end]
+
+
 @lru_cache(maxsize=65536)
 def rubygems_key(version: str) -> _GemKey:
-    """Gem::Version order (``-`` reads as ``.pre.``, as Gem::Version does)."""
-    text = version.strip().replace("-", ".pre.")
+    """Gem::Version order (``-`` reads as ``.pre.``, as Gem::Version does).
+
+    Compared on ``canonical_segments``, as ``Gem::Version#<=>`` does: the numbers before the
+    first letter segment and the segments from it on each lose their trailing zeros, so
+    ``1.0.0.a.1.0`` is ``[1, "a", 1]`` and equals ``1.a.1``.
+    """
+    text = version.strip() or "0"  # Gem::Version: an empty version string is "0"
+    text = text.replace("-", ".pre.")
     segments: list[Any] = [int(s) if s.isdigit() else s for s in _GEM_SEGMENT.findall(text)]
     if not segments:
         raise VersionError(f"not a RubyGems version: {version!r}")
-    return _GemKey(segments)
+    first = next((i for i, s in enumerate(segments) if isinstance(s, str)), len(segments))
+    canonical = _without_trailing_zeros(segments[:first]) + _without_trailing_zeros(
+        segments[first:]
+    )
+    return _GemKey(canonical)
 
 
 # --------------------------------------------------------------------------- Packagist
