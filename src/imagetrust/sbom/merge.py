@@ -6,6 +6,11 @@ whiteout deletes a path and everything under it, and a file replaces the one bel
 each surviving file we also keep its *lineage*: the versions of that path in the layers
 since it was last deleted, so a package can be attributed to the layer that installed the
 version the image ships, not merely to the last layer that rewrote the database.
+
+Deletions are applied in one pass per layer over the paths known so far, each path checked
+against the layer's whiteouts and opaque directories by looking up its ancestors in two
+sets: linear in (paths x depth), where testing every path against every whiteout was
+quadratic (10,000 setuid files under 200,000 whiteouts took minutes).
 """
 
 from __future__ import annotations
@@ -40,14 +45,25 @@ class MergedImage(Struct):
         return versions[-1] if versions else None
 
 
-def _under(path: str, directory: str) -> bool:
-    return directory == "" or path.startswith(directory + "/")
+def _hidden(path: str, removed: set[str], cleared: set[str]) -> bool:
+    """Whether a layer's whiteouts (``removed``: the path and all below) or opaque
+    directories (``cleared``: all below, not the directory) hide ``path``."""
+    if path in removed:
+        return True
+    cut = path.rfind("/")
+    while cut > 0:
+        parent = path[:cut]
+        if parent in removed or parent in cleared:
+            return True
+        cut = path.rfind("/", 0, cut)
+    return False
 
 
-def _delete(paths: dict[str, Any], target: str, *, contents_only: bool) -> None:
-    """Remove ``target`` (unless ``contents_only``) and everything below it."""
-    doomed = [p for p in paths if _under(p, target) or (not contents_only and p == target)]
-    for path in doomed:
+def _apply_deletions(paths: dict[str, Any], removed: set[str], cleared: set[str]) -> None:
+    if "" in cleared or "" in removed:  # the root itself: nothing below survives
+        paths.clear()
+        return
+    for path in [p for p in paths if _hidden(p, removed, cleared)]:
         del paths[path]
 
 
@@ -55,12 +71,11 @@ def merge_layers(layers: Sequence[LayerAnalysis]) -> MergedImage:
     merged = MergedImage()
     fact_maps = (merged.setuid, merged.setgid, merged.world_writable)
     for index, layer in enumerate(layers):
-        maps: tuple[dict[str, Any], ...] = (merged.lineage, *fact_maps)
-        for mapping in maps:
-            for directory in layer.opaque_dirs:
-                _delete(mapping, directory.strip("/"), contents_only=True)
-            for path in layer.whiteouts:
-                _delete(mapping, path.strip("/"), contents_only=False)
+        if layer.opaque_dirs or layer.whiteouts:
+            cleared = {directory.strip("/") for directory in layer.opaque_dirs}
+            removed = {path.strip("/") for path in layer.whiteouts}
+            for mapping in (merged.lineage, *fact_maps):
+                _apply_deletions(mapping, removed, cleared)
         for kept in layer.kept:
             merged.lineage.setdefault(kept.path, []).append(FileVersion(index, layer.digest, kept))
         for target, paths in zip(
