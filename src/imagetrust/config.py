@@ -66,6 +66,19 @@ class RegistrySettings(_Section, frozen=True, kw_only=True):
     ) = None
 
 
+class OciSettings(_Section, frozen=True, kw_only=True):
+    """Bounds on what one image's metadata may cost, whatever its source says."""
+
+    max_manifest_bytes: Annotated[
+        int, Meta(gt=0, description="largest manifest or index read (registries cap at 4 MiB)")
+    ] = 4 << 20
+    max_layers: Annotated[int, Meta(gt=0, description="layers in one image manifest")] = 1000
+    max_index_entries: Annotated[int, Meta(gt=0, description="manifests in one index")] = 1000
+    max_archive_members: Annotated[
+        int, Meta(gt=0, description="tar members read from a docker-archive: file")
+    ] = 100_000
+
+
 class SourcesSettings(_Section, frozen=True, kw_only=True):
     """Where the catalog downloads the official-images and docs repositories (tar.gz)."""
 
@@ -95,6 +108,7 @@ class Settings(_Section, frozen=True, kw_only=True):
     http: HttpSettings = field(default_factory=HttpSettings)
     hub: HubSettings = field(default_factory=HubSettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)
+    oci: OciSettings = field(default_factory=OciSettings)
     sources: SourcesSettings = field(default_factory=SourcesSettings)
     sbom: SbomSettings = field(default_factory=SbomSettings)
 

@@ -87,8 +87,10 @@ class RegistryClient:
         transport: Transport,
         credentials: CredentialStore | None = None,
         budget: PullBudget | None = None,
+        max_manifest_bytes: int = MAX_MANIFEST_BYTES,
     ) -> None:
         self.registry = registry
+        self.max_manifest_bytes = max_manifest_bytes
         self.base_url = base_url.rstrip("/")
         self.transport = transport
         self.credentials = credentials
@@ -242,15 +244,14 @@ class RegistryClient:
             self.url(repository, f"manifests/{reference}"),
             repository=repository,
             headers={"Accept": media.MANIFEST_ACCEPT},
+            stream=True,
             what=f"GET manifest {label}",
         )
         if self.budget is not None:
             self.budget.observe(self.registry, response.headers, pulled=response.status_code == 200)
         if response.status_code != 200:
             raise self._fail(response, f"manifest {label}")
-        data = response.content
-        if len(data) > MAX_MANIFEST_BYTES:
-            raise OciError(f"manifest {label}: {len(data)} bytes, over the 4 MiB limit")
+        data = self._bounded_body(response, f"manifest {label}")
         announced = response.headers.get("docker-content-digest")
         if expected is not None:
             verify_bytes(data, expected, source=f"manifest {label}")
@@ -270,6 +271,28 @@ class RegistryClient:
                 )
         media_type = response.headers.get("content-type", "").split(";")[0].strip()
         return ManifestResponse(data, media_type, digest)
+
+    def _bounded_body(self, response: httpx.Response, label: str) -> bytes:
+        """The body, read only up to the manifest limit: a 3 GiB "manifest" is refused by
+        its Content-Length, or after the limit when the server does not say."""
+        limit = self.max_manifest_bytes
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise OciError(
+                    f"{label}: {declared} bytes announced, over the {limit}-byte limit",
+                    hint="raise [oci] max_manifest_bytes if the registry is right",
+                )
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise OciError(f"{label}: over the {limit}-byte limit for manifests")
+            return bytes(body)
+        except httpx.HTTPError as exc:
+            raise OciError(f"{label}: connection failed while reading ({exc})") from None
+        finally:
+            response.close()
 
     # ------------------------------------------------------------------ blobs
 

@@ -15,6 +15,7 @@ from msgspec import Struct, field
 from imagetrust.oci import media
 from imagetrust.oci.errors import OciError, PlatformNotFoundError
 from imagetrust.oci.models import (
+    MAX_CONFIG_BYTES,
     Descriptor,
     ImageConfig,
     ImageIndex,
@@ -25,7 +26,6 @@ from imagetrust.oci.models import (
 from imagetrust.oci.sources import ImageSource
 
 DEFAULT_PLATFORM = Platform("linux", "amd64")
-MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
 class PlatformSelection(Struct, frozen=True):
@@ -171,8 +171,10 @@ def _pick(entries: list[Descriptor], selection: PlatformSelection, where: str) -
     return picked
 
 
-def _image_manifest(data: bytes, descriptor: Descriptor, where: str) -> ImageManifest:
-    doc = parse_manifest(data, descriptor.media_type, where=where)
+def _image_manifest(
+    source: ImageSource, data: bytes, descriptor: Descriptor, where: str
+) -> ImageManifest:
+    doc = parse_manifest(data, descriptor.media_type, where=where, limits=source.manifest_limits)
     if not isinstance(doc, ImageManifest):
         raise OciError(
             f"{where}: expected an image manifest, found an index (nested indexes are unsupported)"
@@ -184,7 +186,7 @@ def _attestation(source: ImageSource, entry: Descriptor, details: bool) -> Attes
     if not details:
         return Attestation(entry.digest, entry.size, entry.media_type, entry.attests)
     where = f"{source.description} attestation {entry.digest}"
-    manifest = _image_manifest(source.fetch_manifest(entry), entry, where)
+    manifest = _image_manifest(source, source.fetch_manifest(entry), entry, where)
     predicates = tuple(
         layer.annotations.get(media.ANNOTATION_PREDICATE_TYPE, "")
         for layer in manifest.layers
@@ -235,7 +237,7 @@ def load_image(
     top = source.resolve()
     data = source.fetch_manifest(top)
     where = source.description
-    doc = parse_manifest(data, top.media_type or None, where=where)
+    doc = parse_manifest(data, top.media_type or None, where=where, limits=source.manifest_limits)
     descriptor = Descriptor(doc.media_type, top.digest, len(data))
     synthesized = bool(getattr(source, "synthesized", False))
     if isinstance(doc, ImageManifest):
@@ -271,7 +273,9 @@ def load_image(
     ]
     images = []
     for entry in picked:
-        manifest = _image_manifest(source.fetch_manifest(entry), entry, f"{where} {entry.digest}")
+        manifest = _image_manifest(
+            source, source.fetch_manifest(entry), entry, f"{where} {entry.digest}"
+        )
         images.append(_platform_image(source, entry, manifest, attestations))
     return ResolvedImage(
         str(where),

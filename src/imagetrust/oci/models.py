@@ -153,8 +153,23 @@ def _load_json(data: bytes, where: str) -> dict[str, Any]:
     return doc
 
 
+MAX_CONFIG_BYTES = 8 * 1024 * 1024  # an image config; real ones are a few KB
+
+
+class ManifestLimits(Struct, frozen=True):
+    """How many entries one document may list: 1.66 million layers in a manifest once took
+    minutes and printed 413 MB; no real image comes near these."""
+
+    max_layers: int = 1000
+    max_index_entries: int = 1000
+
+
 def parse_manifest(
-    data: bytes, media_type: str | None = None, *, where: str = "manifest"
+    data: bytes,
+    media_type: str | None = None,
+    *,
+    where: str = "manifest",
+    limits: ManifestLimits | None = None,
 ) -> ImageManifest | ImageIndex:
     """An image manifest or an index from its bytes; the document's own mediaType wins.
 
@@ -163,13 +178,13 @@ def parse_manifest(
     """
     doc = _load_json(data, where)
     try:
-        return _manifest_from(doc, media_type, where)
+        return _manifest_from(doc, media_type, where, limits or ManifestLimits())
     except (TypeError, AttributeError, ValueError) as exc:
         raise OciError(f"{where}: malformed manifest ({exc})") from None
 
 
 def _manifest_from(
-    doc: dict[str, Any], media_type: str | None, where: str
+    doc: dict[str, Any], media_type: str | None, where: str, limits: ManifestLimits
 ) -> ImageManifest | ImageIndex:
     kind = doc.get("mediaType") or media_type or ""
     if not kind:
@@ -185,6 +200,12 @@ def _manifest_from(
         entries = doc.get("manifests")
         if not isinstance(entries, list):
             raise OciError(f"{where}: index without a manifests list")
+        if len(entries) > limits.max_index_entries:
+            raise OciError(
+                f"{where}: index lists {len(entries)} manifests, over the limit of "
+                f"{limits.max_index_entries}",
+                hint="raise [oci] max_index_entries if this index is genuine",
+            )
         return ImageIndex(
             kind,
             tuple(
@@ -197,6 +218,12 @@ def _manifest_from(
         layers = doc.get("layers")
         if not isinstance(layers, list):
             raise OciError(f"{where}: manifest without a layers list")
+        if len(layers) > limits.max_layers:
+            raise OciError(
+                f"{where}: manifest lists {len(layers)} layers, over the limit of "
+                f"{limits.max_layers}",
+                hint="raise [oci] max_layers if this image is genuine",
+            )
         subject = doc.get("subject")
         return ImageManifest(
             kind,

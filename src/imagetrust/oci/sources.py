@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,10 +26,11 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from msgspec import Struct
 
+from imagetrust.config import OciSettings
 from imagetrust.oci import media
 from imagetrust.oci.digest import VerifyingReader, digest_of, verify_bytes
 from imagetrust.oci.errors import NotFoundError, OciError
-from imagetrust.oci.models import Descriptor
+from imagetrust.oci.models import MAX_CONFIG_BYTES, Descriptor, ManifestLimits
 from imagetrust.oci.reference import (
     DOCKER_HUB,
     ArchiveReference,
@@ -67,10 +69,37 @@ class BlobOpener(Struct, frozen=True):
 class ImageSource(ABC):
     """A place to read one image (or index) from, by descriptor, always verified."""
 
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, limits: OciSettings | None = None) -> None:
         self.description = description
+        self.limits = limits or OciSettings()
         self.events: list[str] = []  # mirror skips and fallbacks, for the run's record
         self.served_by: dict[str, str] = {}  # digest -> which source delivered it
+
+    @property
+    def manifest_limits(self) -> ManifestLimits:
+        return ManifestLimits(self.limits.max_layers, self.limits.max_index_entries)
+
+    def _bounded_file(self, path: Path, what: str) -> bytes:
+        """A manifest-sized file, refused by its size before a byte is read (a 200 MB
+        manifest in a layout once cost 639 MB of memory)."""
+        limit = self.limits.max_manifest_bytes
+        try:
+            with path.open("rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size > limit:
+                    raise OciError(
+                        f"{self.description}: {what} is {size} bytes, over the {limit}-byte "
+                        "limit for manifests",
+                        hint="raise [oci] max_manifest_bytes if it is genuine",
+                    )
+                data = handle.read(limit + 1)
+        except FileNotFoundError:
+            raise NotFoundError(f"{self.description}: {what} missing") from None
+        except OSError as exc:
+            raise OciError(f"{self.description}: {what} unreadable: {exc}") from None
+        if len(data) > limit:  # grew while read
+            raise OciError(f"{self.description}: {what} is over the {limit}-byte limit")
+        return data
 
     @abstractmethod
     def resolve(self) -> Descriptor:
@@ -166,8 +195,9 @@ class RegistrySource(ImageSource):
         *,
         mirrors: Sequence[tuple[Mirror, RegistryClient]] = (),
         known_digest: str | None = None,
+        limits: OciSettings | None = None,
     ) -> None:
-        super().__init__(str(reference))
+        super().__init__(str(reference), limits)
         self.reference = reference
         self.origin = origin
         self.mirrors = list(mirrors)
@@ -232,8 +262,8 @@ class RegistrySource(ImageSource):
 class OciLayoutSource(ImageSource):
     """An OCI image layout directory (``oci-layout``, ``index.json``, ``blobs/``)."""
 
-    def __init__(self, reference: LayoutReference) -> None:
-        super().__init__(str(reference))
+    def __init__(self, reference: LayoutReference, limits: OciSettings | None = None) -> None:
+        super().__init__(str(reference), limits)
         self.reference = reference
         self.root = reference.path
 
@@ -245,14 +275,19 @@ class OciLayoutSource(ImageSource):
         index_path = self.root / "index.json"
         if not (self.root / "oci-layout").is_file() or not index_path.is_file():
             raise NotFoundError(f"{self.description}: not an OCI layout (no oci-layout/index.json)")
-        data = index_path.read_bytes()
+        data = self._bounded_file(index_path, "index.json")
         try:
-            entries = [
-                Descriptor.from_json(e, where=f"{index_path}")
-                for e in json.loads(data).get("manifests") or []
-            ]
-        except ValueError:
-            raise OciError(f"{index_path}: not valid JSON") from None
+            listed = json.loads(data).get("manifests") or []
+            if not isinstance(listed, list):
+                raise ValueError("manifests is not a list")
+            if len(listed) > self.limits.max_index_entries:
+                raise OciError(
+                    f"{index_path}: lists {len(listed)} manifests, over the limit of "
+                    f"{self.limits.max_index_entries}"
+                )
+            entries = [Descriptor.from_json(e, where=f"{index_path}") for e in listed]
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise OciError(f"{index_path}: not a valid index ({exc})") from None
         ref = self.reference
         if ref.digest:
             if not self._blob_path(ref.digest).is_file():
@@ -260,8 +295,13 @@ class OciLayoutSource(ImageSource):
             for entry in entries:
                 if entry.digest == ref.digest:
                     return entry
-            raw = self._blob_path(ref.digest).read_bytes()
-            kind = str(json.loads(raw).get("mediaType") or "")
+            raw = self._bounded_file(self._blob_path(ref.digest), f"manifest {ref.digest}")
+            try:
+                kind = str(json.loads(raw).get("mediaType") or "")
+            except (ValueError, AttributeError) as exc:
+                raise OciError(
+                    f"{self.description}: {ref.digest} is not a manifest ({exc})"
+                ) from None
             return Descriptor(kind, ref.digest, len(raw))
 
         def names(entry: Descriptor) -> set[str]:
@@ -292,12 +332,7 @@ class OciLayoutSource(ImageSource):
 
     def fetch_manifest(self, descriptor: Descriptor) -> bytes:
         path = self._blob_path(descriptor.digest)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise NotFoundError(
-                f"{self.description}: manifest {descriptor.digest} missing"
-            ) from None
+        data = self._bounded_file(path, f"manifest {descriptor.digest}")
         self.served_by[descriptor.digest] = str(self.root)
         return verify_bytes(
             data, descriptor.digest, source=f"{self.description} {descriptor.digest}"
@@ -335,10 +370,11 @@ class DockerArchiveSource(ImageSource):
 
     synthesized = True
 
-    def __init__(self, reference: ArchiveReference) -> None:
-        super().__init__(str(reference))
+    def __init__(self, reference: ArchiveReference, limits: OciSettings | None = None) -> None:
+        super().__init__(str(reference), limits)
         self.reference = reference
         self._tar: tarfile.TarFile | None = None
+        self._index: dict[str, tarfile.TarInfo] = {}
         self._members: dict[str, str] = {}
         self._manifest: bytes | None = None
         self.repo_tags: list[str] = []
@@ -348,22 +384,47 @@ class DockerArchiveSource(ImageSource):
 
         if self._tar is None:
             try:
-                self._tar = tarfile.open(self.reference.path, mode="r:*")  # noqa: SIM115 - closed in close()
+                tar = tarfile.open(self.reference.path, mode="r:*")  # noqa: SIM115 - closed in close()
             except FileNotFoundError:
                 raise NotFoundError(f"{self.description}: file not found") from None
             except tarfile.TarError as exc:
                 raise OciError(f"{self.description}: not a tar archive ({exc})") from None
+            self._tar = tar
+            self._index = self._read_index(tar)
         return self._tar
 
-    def _member(self, name: str) -> IO[bytes]:
+    def _read_index(self, tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
+        """Name -> member, reading headers one by one up to the member limit (tarfile's own
+        lookup reads them all first: a million members took 506 MB)."""
+        import tarfile
+
+        limit = self.limits.max_archive_members
+        index: dict[str, tarfile.TarInfo] = {}
+        count = 0
+        try:
+            while (member := tar.next()) is not None:
+                count += 1
+                if count > limit:
+                    raise OciError(
+                        f"{self.description}: more than {limit} members; not a docker save",
+                        hint="raise [oci] max_archive_members if the archive is genuine",
+                    )
+                index[member.name.removeprefix("./")] = member
+                tar.members.clear()  # type: ignore[attr-defined]  # it keeps every header read
+        except tarfile.TarError as exc:
+            raise OciError(f"{self.description}: damaged tar archive ({exc})") from None
+        return index
+
+    def _member(self, name: str, *, max_bytes: int | None = None) -> IO[bytes]:
         tar = self._open()
-        handle = None
-        for candidate in (name, name.removeprefix("./"), f"./{name}"):
-            with contextlib.suppress(KeyError):
-                handle = tar.extractfile(candidate)
-                break
-        if handle is None:
+        info = self._index.get(name.removeprefix("./"))
+        handle = tar.extractfile(info) if info is not None and info.isfile() else None
+        if handle is None or info is None:
             raise NotFoundError(f"{self.description}: no {name} in the archive")
+        if max_bytes is not None and info.size > max_bytes:
+            raise OciError(
+                f"{self.description}: {name} is {info.size} bytes, over the {max_bytes}-byte limit"
+            )
         return handle
 
     def resolve(self) -> Descriptor:
@@ -373,7 +434,8 @@ class DockerArchiveSource(ImageSource):
 
     def _synthesize(self) -> bytes:
         try:
-            entries = json.loads(self._member("manifest.json").read())
+            manifest_file = self._member("manifest.json", max_bytes=self.limits.max_manifest_bytes)
+            entries = json.loads(manifest_file.read())
         except ValueError:
             raise OciError(f"{self.description}: manifest.json is not valid JSON") from None
         if not isinstance(entries, list) or not entries:
@@ -386,11 +448,17 @@ class DockerArchiveSource(ImageSource):
         entry = entries[0]
         self.repo_tags = list(entry.get("RepoTags") or [])
         config_name = str(entry.get("Config") or "")
-        config_data = self._member(config_name).read()
+        config_data = self._member(config_name, max_bytes=MAX_CONFIG_BYTES).read()
         config = Descriptor(media.DOCKER_CONFIG, digest_of(config_data), len(config_data))
         self._members[config.digest] = config_name
         layers = []
-        for name in entry.get("Layers") or []:
+        listed = entry.get("Layers") or []
+        if len(listed) > self.limits.max_layers:
+            raise OciError(
+                f"{self.description}: {len(listed)} layers, over the limit of "
+                f"{self.limits.max_layers}"
+            )
+        for name in listed:
             handle = self._member(str(name))
             head = handle.read(4)
             hasher = hashlib.sha256(head)
@@ -516,21 +584,27 @@ class OciSession:
                 transport=self.transport,
                 credentials=self.credentials,
                 budget=self.budget,
+                max_manifest_bytes=self.settings.oci.max_manifest_bytes,
             )
         return self._clients[url]
 
     def open(self, reference: Reference | str, *, known_digest: str | None = None) -> ImageSource:
         ref = parse_reference(reference) if isinstance(reference, str) else reference
+        limits = self.settings.oci
         if isinstance(ref, LayoutReference):
-            return OciLayoutSource(ref)
+            return OciLayoutSource(ref, limits)
         if isinstance(ref, ArchiveReference):
-            return DockerArchiveSource(ref)
+            return DockerArchiveSource(ref, limits)
         mirrors = [
             (mirror, self.client(mirror.registry, mirror.base_url))
             for mirror in self.mirrors.get(ref.registry, [])
         ]
         return RegistrySource(
-            ref, self.client(ref.registry), mirrors=mirrors, known_digest=known_digest
+            ref,
+            self.client(ref.registry),
+            mirrors=mirrors,
+            known_digest=known_digest,
+            limits=limits,
         )
 
     def close(self) -> None:
