@@ -104,6 +104,22 @@ class SbomSettings(_Section, frozen=True, kw_only=True):
     ] = 1000.0
 
 
+class VulnDbSettings(_Section, frozen=True, kw_only=True):
+    """Bounds on one ``db import``: past any of them the import fails, the data unchanged."""
+
+    max_file_bytes: Annotated[
+        int, Meta(gt=0, description="one advisory file or zip member, decompressed")
+    ] = 64 << 20
+    max_members: Annotated[int, Meta(gt=0, description="files in one zip")] = 2_000_000
+    max_total_bytes: Annotated[
+        int, Meta(gt=0, description="all members of one zip, decompressed")
+    ] = 64 << 30
+    max_json_nodes: Annotated[
+        int, Meta(gt=0, description="JSON objects and arrays in one file")
+    ] = 1_000_000
+    max_yaml_depth: Annotated[int, Meta(gt=0, description="nesting of one YAML file")] = 64
+
+
 class Settings(_Section, frozen=True, kw_only=True):
     http: HttpSettings = field(default_factory=HttpSettings)
     hub: HubSettings = field(default_factory=HubSettings)
@@ -111,6 +127,7 @@ class Settings(_Section, frozen=True, kw_only=True):
     oci: OciSettings = field(default_factory=OciSettings)
     sources: SourcesSettings = field(default_factory=SourcesSettings)
     sbom: SbomSettings = field(default_factory=SbomSettings)
+    vulndb: VulnDbSettings = field(default_factory=VulnDbSettings)
 
 
 @cache

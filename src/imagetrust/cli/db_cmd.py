@@ -55,7 +55,7 @@ def import_(
 
     All or nothing: the source is replaced only when the whole import succeeds.
     """
-    from imagetrust.vulndb.importer import import_path
+    from imagetrust.vulndb.importer import ImportLimits, import_path
 
     state: CliState = ctx.obj
     console = stderr_console()
@@ -77,6 +77,7 @@ def import_(
             path,
             now=state.clock.now(),
             name=name,
+            limits=ImportLimits.from_settings(state.settings.vulndb),
             progress=progress,
             lock_timeout=wait,
             on_wait=waiting,

@@ -44,6 +44,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
+from imagetrust.config import VulnDbSettings
 from imagetrust.store.database import Store
 from imagetrust.store.locks import exclusive
 from imagetrust.store.schema import vuln_affected, vuln_records, vuln_sources
@@ -70,10 +71,33 @@ DEFAULT_LOCK_TIMEOUT = 600.0  # seconds a second import of the same source waits
 Progress = Callable[[int, int], None]  # (records written, files read)
 
 
+_DEFAULTS = VulnDbSettings()
+
+
 @dataclass(frozen=True)
 class ImportLimits:
-    max_file_bytes: int = 64 * 1024 * 1024  # one record file or zip member, decompressed
+    """What one import may cost (``[vulndb]`` settings). Feeds are untrusted: each bound
+    stops a file, or the import, with an error naming the file rather than letting it take
+    the machine's memory or time. ``max_json_nodes`` counts a file's objects and arrays
+    before it is parsed: a Python dict costs ~10x its JSON text, so this, not the file
+    size, is what bounds the parse's memory."""
+
+    max_file_bytes: int = _DEFAULTS.max_file_bytes
     batch_size: int = 1000
+    max_members: int = _DEFAULTS.max_members
+    max_total_bytes: int = _DEFAULTS.max_total_bytes
+    max_json_nodes: int = _DEFAULTS.max_json_nodes
+    max_yaml_depth: int = _DEFAULTS.max_yaml_depth
+
+    @classmethod
+    def from_settings(cls, settings: VulnDbSettings) -> ImportLimits:
+        return cls(
+            max_file_bytes=settings.max_file_bytes,
+            max_members=settings.max_members,
+            max_total_bytes=settings.max_total_bytes,
+            max_json_nodes=settings.max_json_nodes,
+            max_yaml_depth=settings.max_yaml_depth,
+        )
 
 
 @dataclass(frozen=True)
@@ -208,6 +232,16 @@ class _Walker:
             ) from None
         with archive:
             members = [info for info in archive.infolist() if not info.is_dir()]
+            if len(members) > self.limits.max_members:
+                raise VulnDbError(
+                    f"{path}: {len(members)} members, over the limit of {self.limits.max_members}"
+                )
+            total = sum(info.file_size for info in members)
+            if total > self.limits.max_total_bytes:
+                raise VulnDbError(
+                    f"{path}: {total} bytes once inflated, over the limit of "
+                    f"{self.limits.max_total_bytes}"
+                )
             _check_members(path, archive, members)
             for info in members:
                 self.result.files += 1
@@ -741,6 +775,11 @@ def _dispatch(
     """Recognise one file by its content and feed its records to the writer."""
     stripped = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     document: Any
+    nodes = data.count(b"{") + data.count(b"[")  # an upper bound: braces in strings count too
+    if nodes > writer.limits.max_json_nodes:
+        limit = writer.limits.max_json_nodes
+        result.skip(Problem(label, None, f"too large: {nodes} objects and arrays, limit {limit}"))
+        return
     if stripped in (b"{", b"["):
         try:
             document = _decode_json(data)
@@ -749,7 +788,7 @@ def _dispatch(
             return
     elif label.lower().endswith((".yaml", ".yml")) or b"distroversion:" in data[:4096]:
         try:
-            document = load_document(data, label)
+            document = load_document(data, label, max_depth=writer.limits.max_yaml_depth)
         except VulnDbError as exc:
             result.skip(Problem(label, None, exc.message.removeprefix(f"{label}: ")))
             return

@@ -21,6 +21,14 @@ from imagetrust.vulndb.errors import VulnDbError
 
 MAX_DETAILS = 16 * 1024  # characters; long enough for every real advisory text we saw
 MAX_SUMMARY = 1024
+# Entries per record: far above any real advisory (the largest seen list a few hundred
+# affected packages or a few thousand versions), low enough that one record cannot fill
+# the store or the memory of a scan (a million affected entries took 2.9 GB).
+MAX_AFFECTED = 10_000
+MAX_RANGES = 1_000
+MAX_EVENTS = 10_000
+MAX_VERSIONS = 100_000
+MAX_LIST = 10_000  # aliases, references, severities and the like
 TRUNCATED = "\n[truncated by imagetrust]"
 
 EventKind = Literal["introduced", "fixed", "last_affected", "limit"]
@@ -91,7 +99,7 @@ class Event(_Model):
 class Range(_Model):
     type: Literal["ECOSYSTEM", "SEMVER", "GIT"]
     repo: str | None = None
-    events: list[Event]
+    events: Annotated[list[Event], Field(max_length=MAX_EVENTS)]
     database_specific: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -111,9 +119,11 @@ class Package(_Model):
 
 class Affected(_Model):
     package: Package | None = None
-    severity: list[Severity] = Field(default_factory=list)
-    ranges: list[Range] = Field(default_factory=list)
-    versions: list[Annotated[str, Field(max_length=1024)]] = Field(default_factory=list)
+    severity: list[Severity] = Field(default_factory=list, max_length=MAX_LIST)
+    ranges: list[Range] = Field(default_factory=list, max_length=MAX_RANGES)
+    versions: list[Annotated[str, Field(max_length=1024)]] = Field(
+        default_factory=list, max_length=MAX_VERSIONS
+    )
     ecosystem_specific: dict[str, Any] | None = None
     database_specific: dict[str, Any] | None = None
 
@@ -128,14 +138,14 @@ class OsvRecord(_Model):
     modified: datetime | None = None
     published: datetime | None = None
     withdrawn: datetime | None = None
-    aliases: list[Identifier] = Field(default_factory=list)
-    upstream: list[Identifier] = Field(default_factory=list)
-    related: list[Identifier] = Field(default_factory=list)
+    aliases: list[Identifier] = Field(default_factory=list, max_length=MAX_LIST)
+    upstream: list[Identifier] = Field(default_factory=list, max_length=MAX_LIST)
+    related: list[Identifier] = Field(default_factory=list, max_length=MAX_LIST)
     summary: str | None = None
     details: str | None = None
-    severity: list[Severity] = Field(default_factory=list)
-    affected: list[Affected] = Field(default_factory=list)
-    references: list[Reference] = Field(default_factory=list)
+    severity: list[Severity] = Field(default_factory=list, max_length=MAX_LIST)
+    affected: list[Affected] = Field(default_factory=list, max_length=MAX_AFFECTED)
+    references: list[Reference] = Field(default_factory=list, max_length=MAX_LIST)
     database_specific: dict[str, Any] | None = None
 
     @field_validator("modified", "published", "withdrawn", mode="before")
@@ -174,6 +184,12 @@ def parse_record(data: object) -> OsvRecord:
         raise OsvRecordError("an OSV record must be a JSON object")
     if record_id is None:
         raise OsvRecordError("record has no id")
+    affected = data.get("affected")
+    if isinstance(affected, list) and len(affected) > MAX_AFFECTED:  # before any validation
+        raise OsvRecordError(
+            f"affected: {len(affected)} entries, over the limit of {MAX_AFFECTED}",
+            record_id=record_id,
+        )
     try:
         return OsvRecord.model_validate(data)
     except ValidationError as exc:

@@ -74,8 +74,17 @@ def looks_like_secdb(document: object) -> bool:
     )
 
 
-def load_document(data: bytes, path: str) -> object:
-    """Decode JSON, else YAML (base loader); a secdb file is one or the other."""
+MAX_YAML_DEPTH = 64  # secdb is five levels deep; an OSV record in YAML about eight
+
+
+def load_document(data: bytes, path: str, *, max_depth: int = MAX_YAML_DEPTH) -> object:
+    """Decode JSON, else YAML (base loader); a secdb file is one or the other.
+
+    YAML is checked event by event before anything is built: nesting deeper than
+    ``max_depth`` (50,000 levels crashed the process: the node composer recurses in C) and
+    any alias (a few nested aliases expand to billions of nodes: advisory data never uses
+    them) are refused with an error naming the file.
+    """
     text = _decode(data, path)
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
@@ -85,11 +94,27 @@ def load_document(data: bytes, path: str) -> object:
             raise VulnDbError(f"{path}: invalid JSON: {exc}") from None
     import yaml
 
+    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
     try:
-        loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+        _check_yaml_shape(text, path, loader, max_depth)
         return yaml.load(text, Loader=loader)  # noqa: S506 - BaseLoader builds plain strings
     except (yaml.YAMLError, RecursionError) as exc:
         raise VulnDbError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+
+
+def _check_yaml_shape(text: str, path: str, loader: Any, max_depth: int) -> None:
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > max_depth:
+                raise VulnDbError(f"{path}: YAML nested deeper than {max_depth} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            raise VulnDbError(f"{path}: YAML aliases are not accepted in advisory data")
 
 
 def _decode(data: bytes, path: str) -> str:
