@@ -32,6 +32,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -67,6 +68,7 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra length
 _LOCAL_HEADER_SIZE = 30
 DEFAULT_LOCK_TIMEOUT = 600.0  # seconds a second import of the same source waits
+_FIRST_BYTE = re.compile(rb"(?:\xef\xbb\xbf)?\s*(.)", re.DOTALL)
 
 Progress = Callable[[int, int], None]  # (records written, files read)
 
@@ -773,7 +775,8 @@ def _dispatch(
     formats: set[str],
 ) -> None:
     """Recognise one file by its content and feed its records to the writer."""
-    stripped = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    first = _FIRST_BYTE.match(data)  # not data.lstrip(): that copies the whole file
+    stripped = first.group(1) if first else b""
     document: Any
     nodes = data.count(b"{") + data.count(b"[")  # an upper bound: braces in strings count too
     if nodes > writer.limits.max_json_nodes:
