@@ -13,6 +13,7 @@ from imagetrust.cli.output import (
     OutputFormat,
     ProgressBar,
     emit_json,
+    safe_text,
     stderr_console,
     stdout_console,
 )
@@ -166,11 +167,10 @@ def _refresh(
             f"(run #{result.run_id})"
         )
         for problem in result.problems[:20]:
-            console.print(
-                f"[yellow]warning[/] {problem.source} {problem.item}: {problem.message}",
-                markup=True,
-                highlight=False,
-            )
+            from rich.markup import escape
+
+            detail = f"{problem.source} {problem.item}: {problem.message}"
+            console.print(f"[yellow]warning[/] {escape(detail)}", markup=True, highlight=False)
         if len(result.problems) > 20:
             console.print(f"... and {len(result.problems) - 20} more (imagetrust store status)")
 
@@ -230,7 +230,7 @@ def _show_repos(
     )
     rows = [
         (
-            Text(s.entry.name),  # untrusted text: Text() never parses Rich markup
+            safe_text(s.entry.name),  # untrusted: printable, never read as markup
             Text(s.entry.state.value, style=style.get(s.entry.state.value, "")),
             _fmt_date(s.state_since),
             str(len(s.entry.supported_tags)),
@@ -239,7 +239,7 @@ def _show_repos(
             _fmt_int(s.entry.pull_count),
             _delta_text(deltas.get(s.entry.name)),
             _fmt_date(s.entry.last_updated),
-            Text(_first_line(s.entry.notice)),
+            safe_text(_first_line(s.entry.notice)),
         )
         for s in entries
     ]

@@ -18,6 +18,8 @@ def demo(
     ),
 ) -> None:
     """Run the whole pipeline offline on fixtures that ship with imagetrust."""
+    from rich.markup import escape
+
     from imagetrust.demo import run_demo
 
     state: CliState = ctx.obj
@@ -28,7 +30,9 @@ def demo(
         home=home,
         db_url=state.resolved_db_url(home),
         clock=state.clock,
-        on_step=lambda step: console.print(f"[bold green]✓[/] {step.name}: {step.detail}"),
+        on_step=lambda step: console.print(
+            f"[bold green]✓[/] {escape(step.name)}: {escape(step.detail)}", markup=True
+        ),
     )
     typer.echo(f"demo finished: run #{result.run_id}, {len(result.steps)} steps")
     typer.echo(f"  output:  {result.out_dir}")

@@ -52,6 +52,7 @@ def inspect(
 
 
 def _print_table(payload: dict[str, Any]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     attestations = payload["attestations"]
@@ -80,7 +81,9 @@ def _print_table(payload: dict[str, Any]) -> None:
     for image in payload["images"]:
         config = image["config"]
         console.print()
-        console.print(f"[bold]{image['platform']}[/]  {image['digest']}")
+        console.print(
+            f"[bold]{escape(image['platform'])}[/]  {escape(image['digest'])}", markup=True
+        )
         details = [
             ("media type", image["media_type"]),
             ("created", config["created"] or "-"),

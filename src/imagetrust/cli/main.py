@@ -33,9 +33,11 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             sys.stderr.write(redact(traceback.format_exc()))
-        sys.stderr.write(f"error: {redact(exc.message)}\n")
+        from imagetrust.cli.output import printable  # messages quote registries and feeds
+
+        sys.stderr.write(f"error: {printable(redact(exc.message))}\n")
         if exc.hint:
-            sys.stderr.write(f"hint: {redact(exc.hint)}\n")
+            sys.stderr.write(f"hint: {printable(redact(exc.hint))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
@@ -45,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             sys.stderr.write(redact(traceback.format_exc()))
-        detail = redact(f"{type(exc).__name__}: {exc}")
+        from imagetrust.cli.output import printable
+
+        detail = printable(redact(f"{type(exc).__name__}: {exc}"))
         sys.stderr.write(f"error: internal error: {detail} (rerun with --debug for details)\n")
         return EXIT_FAILURE
     return 0

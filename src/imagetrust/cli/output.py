@@ -3,11 +3,19 @@
 Every JSON document is an object whose first keys are ``schema_version`` and ``kind``, so
 consumers can dispatch and detect format changes. Tables go to stdout through Rich;
 messages and progress go to stderr so that stdout stays machine-readable.
+
+Package names, advisory ids, registry errors and notices are untrusted text, and a
+terminal obeys what it is sent: an escape sequence in a package name can retitle the
+window, hide lines or plant a hyperlink. So every console here shows control characters
+(C0, DEL, C1) and bidirectional overrides as visible escapes (``\x1b``), and reads no Rich
+markup unless a call asks for it (and then escapes what it interpolates). JSON needs
+nothing: its encoder escapes control characters itself.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import date, datetime
 from enum import StrEnum
@@ -18,6 +26,21 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 SCHEMA_VERSION = 1
+
+# C0 controls but tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on shown as an escape."""
+    if _UNPRINTABLE.search(text) is None:
+        return text
+    return _UNPRINTABLE.sub(_escape_char, text)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class OutputFormat(StrEnum):
@@ -59,11 +82,31 @@ def emit_json(kind: str, payload: dict[str, Any]) -> None:
 PIPE_WIDTH = 240  # when stdout is a file or pipe, do not wrap at Rich's default 80 columns
 
 
-def stdout_console() -> Console:
-    from rich.console import Console
+_SAFE_CONSOLE: Any = None
 
+
+def _safe_console_class() -> Any:
+    """A Rich Console whose strings are made printable and read as plain text (markup only
+    when a call passes ``markup=True``); built on first use, Rich being a lazy import."""
+    global _SAFE_CONSOLE
+    if _SAFE_CONSOLE is None:
+        from rich.console import Console
+        from rich.text import Text
+
+        class SafeConsole(Console):
+            def render_str(self, text: str, **kwargs: Any) -> Text:
+                return super().render_str(printable(text), **kwargs)
+
+        _SAFE_CONSOLE = SafeConsole
+    return _SAFE_CONSOLE
+
+
+def stdout_console() -> Console:
     width = None if sys.stdout.isatty() else PIPE_WIDTH
-    return Console(highlight=False, soft_wrap=False, width=width)
+    console: Console = _safe_console_class()(
+        highlight=False, soft_wrap=False, width=width, markup=False
+    )
+    return console
 
 
 def say(text: str) -> None:
@@ -72,14 +115,20 @@ def say(text: str) -> None:
     Commands whose result may come straight from a cache (a warm ``sbom``) use this rather
     than a Rich console, whose import alone costs about as much as the cached work.
     """
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(printable(text) + "\n")
     sys.stderr.flush()
 
 
 def stderr_console() -> Console:
-    from rich.console import Console
+    console: Console = _safe_console_class()(stderr=True, highlight=False, markup=False)
+    return console
 
-    return Console(stderr=True, highlight=False)
+
+def safe_text(text: str, style: str = "") -> Any:
+    """A Rich ``Text`` of untrusted ``text``: printable, never read as markup."""
+    from rich.text import Text
+
+    return Text(printable(text), style=style)
 
 
 def print_key_values(rows: list[tuple[str, str]]) -> None:
