@@ -61,7 +61,8 @@ def test_a_record_with_a_million_affected_entries_is_refused(tmp_path: Path) -> 
     code, err, rss = _import(tmp_path, path)
     assert code == 0, (err, rss)  # the sound record is imported, the huge one reported
     assert "skipped HUGE-1.json: too large: 2000002 objects and arrays" in err
-    assert rss < BASELINE_MIB, (rss, err)  # 48 MB of member read once; was 2.9 GB
+    # the 48 MB member is read (once) before its objects are counted; was 2.9 GB
+    assert rss < BASELINE_MIB + 48, (rss, err)
 
 
 def test_a_record_over_the_entry_limits_is_skipped_with_its_reason(tmp_path: Path) -> None:

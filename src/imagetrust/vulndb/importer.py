@@ -68,9 +68,11 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra length
 _LOCAL_HEADER_SIZE = 30
 DEFAULT_LOCK_TIMEOUT = 600.0  # seconds a second import of the same source waits
+_READ_CHUNK = 1 << 20
 _FIRST_BYTE = re.compile(rb"(?:\xef\xbb\xbf)?\s*(.)", re.DOTALL)
 
 Progress = Callable[[int, int], None]  # (records written, files read)
+FileBytes = bytes | bytearray  # zip members come as bytearrays, read without a copy
 
 
 _DEFAULTS = VulnDbSettings()
@@ -186,7 +188,7 @@ class _Walker:
     result: ImportResult
     container: str = "file"
 
-    def items(self) -> Iterator[tuple[str, bytes]]:
+    def items(self) -> Iterator[tuple[str, FileBytes]]:
         if self.root.is_dir():
             self.container = "dir"
             yield from self._folder()
@@ -199,7 +201,7 @@ class _Walker:
         else:
             raise VulnDbError(f"{self.root}: no such file or folder")
 
-    def _folder(self) -> Iterator[tuple[str, bytes]]:
+    def _folder(self) -> Iterator[tuple[str, FileBytes]]:
         for folder, dirs, files in os.walk(self.root, followlinks=False, onerror=self._walk_error):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
@@ -225,7 +227,7 @@ class _Walker:
             raise _too_large(label, self.limits.max_file_bytes)
         return data
 
-    def _zip(self, path: Path) -> Iterator[tuple[str, bytes]]:
+    def _zip(self, path: Path) -> Iterator[tuple[str, FileBytes]]:
         try:
             archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
@@ -249,13 +251,17 @@ class _Walker:
                 self.result.files += 1
                 yield info.filename, self._read_member(archive, info)
 
-    def _read_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    def _read_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> FileBytes:
+        """The member's bytes, in one growing buffer: ``read(n)`` would hold the data twice
+        at its peak (it concatenates what it inflates)."""
         limit = self.limits.max_file_bytes
         if info.file_size > limit:  # the header may lie; the bounded read below is the guard
             raise _too_large(info.filename, limit)
+        data = bytearray()
         try:
             with archive.open(info) as member:
-                data = member.read(limit + 1)
+                while len(data) <= limit and (chunk := member.read(_READ_CHUNK)):
+                    data += chunk
         except (
             zipfile.BadZipFile,
             zlib.error,
@@ -268,7 +274,7 @@ class _Walker:
             raise VulnDbError(f"{info.filename}: unreadable zip member: {exc}") from None
         if len(data) > limit:
             raise _too_large(info.filename, limit)
-        return data
+        return data  # a bytearray: everything downstream reads it as bytes, without a copy
 
 
 def _too_large(label: str, limit: int) -> VulnDbError:
@@ -326,7 +332,7 @@ def _check_members(path: Path, archive: zipfile.ZipFile, members: list[zipfile.Z
         raise VulnDbError(f"{path}: damaged zip: {extents[-1][2]!r} runs into the directory")
 
 
-def _decode_json(data: bytes) -> Any:
+def _decode_json(data: FileBytes) -> Any:
     if b"\\u0000" in data:  # PostgreSQL text cannot hold NUL; drop it before decoding
         data = data.replace(b"\\u0000", b"")
     return json.loads(data)
@@ -768,7 +774,7 @@ def _first_reason(result: ImportResult) -> str:
 
 def _dispatch(
     label: str,
-    data: bytes,
+    data: FileBytes,
     result: ImportResult,
     writer: _Writer,
     secdb_files: list[SecdbFile],

@@ -77,7 +77,7 @@ def looks_like_secdb(document: object) -> bool:
 MAX_YAML_DEPTH = 64  # secdb is five levels deep; an OSV record in YAML about eight
 
 
-def load_document(data: bytes, path: str, *, max_depth: int = MAX_YAML_DEPTH) -> object:
+def load_document(data: bytes | bytearray, path: str, *, max_depth: int = MAX_YAML_DEPTH) -> object:
     """Decode JSON, else YAML (base loader); a secdb file is one or the other.
 
     YAML is checked event by event before anything is built: nesting deeper than
@@ -117,7 +117,7 @@ def _check_yaml_shape(text: str, path: str, loader: Any, max_depth: int) -> None
             raise VulnDbError(f"{path}: YAML aliases are not accepted in advisory data")
 
 
-def _decode(data: bytes, path: str) -> str:
+def _decode(data: bytes | bytearray, path: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
