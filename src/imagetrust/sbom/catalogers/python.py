@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import re
 
-from packageurl import PackageURL
-
 from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
+from imagetrust.sbom.purl import pypi_purl
 
 _MAX_HEADER = 256 << 10  # a header block past this is not metadata, whatever it claims
 _NORMALISE = re.compile(r"[-_.]+")
@@ -99,7 +98,7 @@ class PythonCataloger(BaseCataloger):
             return []
         version = fields.get("Version", "").strip()
         license_ = fields.get("License-Expression") or fields.get("License") or ""
-        purl = PackageURL(type="pypi", name=name, version=version or None).to_string()
+        purl = pypi_purl(name, version)
         extra = {"name": raw_name}
         if fields.get("Metadata-Version"):
             extra["metadata_version"] = fields["Metadata-Version"]
