@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when what catalogers keep or how packages are derived changes; part of the cache key.
-CATALOGERS_VERSION = "2"  # 2: Go build info searched at the ELF writable segment only
+# 2: Go build info searched at the ELF writable segment only; 3: unzipped Python eggs
+# (``*.egg/EGG-INFO/PKG-INFO``) wanted, as syft's globs want them
+CATALOGERS_VERSION = "3"
 
 
 def analyser_version(cataloger_names: Sequence[str]) -> str:
