@@ -5,6 +5,11 @@ installed ``1:3.0.7-27.el9`` reads as ``3.0.7-27.el9``, older than the fix
 ``1:3.0.7-25.el9_3``, and a fixed package is reported vulnerable. The packages are real
 rpms built by rpmbuild and installed into a real rpmdb by rpm; the advisory is AlmaLinux's
 own ALSA-2024:0310 (tests/fixtures/osv-identity/README.md).
+
+A language package an OS package installed (Debian's ``python3-pip`` ships pip 23.0.1's
+dist-info) is matched through that OS package only, as trivy does: Debian backports fixes
+without changing the upstream version, so a PyPI advisory says nothing about Debian's copy.
+pip 23.2.1, installed into ``/usr/local`` by pip itself, is a PyPI package like any other.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pytest
 from imagetrust.cli.main import main
 from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
 from tests.sbom import rpm_helpers
+from tests.sbom.test_owners import materialise_debian
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "osv-identity"
 ALMA9 = 'NAME="AlmaLinux"\nID="almalinux"\nVERSION_ID="9.3"\nID_LIKE="rhel centos fedora"\n'
@@ -95,3 +101,25 @@ def test_rpm_epoch_survives_an_sbom_file(cli: Cli, tmp_path: Path, fmt: str) -> 
         path = tmp_path / f"sbom-{len(out)}.{fmt}"
         path.write_text(out)
         assert findings(cli, f"sbom:{path}") == expected
+
+
+def test_owned_language_packages_match_only_through_their_owner(cli: Cli, tmp_path: Path) -> None:
+    assert cli("db", "import", str(FIXTURES / "GHSA-mq26-g339-26xf.json"))[0] == 0
+    root = materialise_debian(tmp_path, go=False)
+    layout = tmp_path / "layout"
+    write_oci_layout(build_image(ImageSpec(layers=[Layer.from_dir(root)])), layout, tag="t")
+    ref = f"oci-layout:{layout}:t"
+    code, out, err = cli("scan", ref, "--format", "json")
+    assert code == 0, err
+    flagged = {(v["package"], v["id"], v["purl"]) for v in json.loads(out)["vulnerabilities"]}
+    assert flagged == {("pip", "GHSA-mq26-g339-26xf", "pkg:pypi/pip@23.2.1")}
+    code, out, err = cli("sbom", ref, "--format", "json")
+    assert code == 0, err
+    pips = [p for p in json.loads(out)["images"][0]["packages"] if p["name"] == "pip"]
+    assert sorted(p["path"].split("/")[1] for p in pips if not p["owner"]) == ["local"]
+    for fmt in FORMATS:
+        code, out, err = cli("sbom", ref, "--format", fmt)
+        assert code == 0, err
+        path = tmp_path / f"sbom.{fmt}"
+        path.write_text(out)
+        assert findings(cli, f"sbom:{path}") == {("pip", "GHSA-mq26-g339-26xf", "23.2.1")}

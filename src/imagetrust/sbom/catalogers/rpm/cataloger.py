@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
+from imagetrust.sbom.owners import FileOwner, canonical_path
 from imagetrust.sbom.purl import rpm_purl, split_source_rpm
 
 if TYPE_CHECKING:
@@ -68,10 +69,42 @@ class RpmCataloger(BaseCataloger):
             if header.name not in PSEUDO_PACKAGES
         ]
 
+    def owned_files(
+        self, path: str, data: bytes, wanted: frozenset[str]
+    ) -> list[tuple[str, FileOwner]]:
+        """The ``wanted`` paths some installed package's header lists as its file.
+
+        The database is read a second time (only for images with language packages): the
+        file names are most of a header's bytes, and ``parse`` does not decode them.
+        """
+        from imagetrust.sbom.catalogers.rpm.header import header_files, parse_header
+
+        names = frozenset(wanted_path.rpartition("/")[2] for wanted_path in wanted)
+        found: list[tuple[str, FileOwner]] = []
+        for blob in read_header_blobs(path, data):
+            files = header_files(path, blob, names)
+            owned = [f for f in map(canonical_path, files) if f in wanted]
+            if not owned:
+                continue
+            header = parse_header(path, blob)
+            owner = FileOwner(
+                PackageType.RPM,
+                header.name,
+                version=_version(header),
+                architecture=header.arch or None,
+            )
+            found.extend((file, owner) for file in owned)
+        return found
+
+
+def _version(header: RpmHeader) -> str:
+    """``[epoch:]version-release``, as syft and ``rpm -q --qf`` with ``%{EPOCH}:`` write it."""
+    evr = f"{header.version}-{header.release}"
+    return evr if header.epoch is None else f"{header.epoch}:{evr}"
+
 
 def to_package(header: RpmHeader, path: str, os_release: OsRelease | None) -> Package:
-    evr = f"{header.version}-{header.release}"
-    version = evr if header.epoch is None else f"{header.epoch}:{evr}"
+    version = _version(header)
     source = split_source_rpm(header.source_rpm)
     source_name, source_version = header.name, version
     if source is not None:
