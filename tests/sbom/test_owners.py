@@ -11,6 +11,7 @@ cache, merge), cold and then warm.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,6 +28,7 @@ from imagetrust.sbom.catalogers import default_catalogers
 from imagetrust.sbom.catalogers.dpkg import DpkgCataloger
 from imagetrust.sbom.catalogers.rpm.cataloger import read_header_blobs
 from imagetrust.sbom.catalogers.rpm.header import header_files, parse_header
+from imagetrust.sbom.formats.read import read_sbom_file
 from imagetrust.sbom.models import ImageSbom, Package, PackageType
 from imagetrust.sbom.owners import (
     LANGUAGE_TYPES,
@@ -38,6 +40,7 @@ from imagetrust.sbom.owners import (
     reduce_file_list,
 )
 from tests.sbom import rpm_helpers
+from tests.sbom.test_language_catalogers import syft_binary
 from tests.sbom.test_os_catalogers import syft_scan
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -340,3 +343,28 @@ def test_multi_arch_lists_pick_their_architecture() -> None:
         frozenset({go.path or ""}),
     )
     assert assign_owners([*debs, go], owned)[2].owner == debs[1].purl
+
+
+def test_syft_spdx_owners_read_back(tmp_path: Path) -> None:
+    """syft writes the same fact into SPDX as an ``OTHER`` relationship marked
+    ``ownership-by-file-overlap``; ``scan sbom:FILE`` on syft's SPDX reads the owners."""
+    root = materialise_debian(tmp_path, go=False)
+    env = dict(os.environ, SYFT_CHECK_FOR_APP_UPDATE="false", HOME=str(tmp_path))
+    done = subprocess.run(
+        [str(syft_binary()), "scan", f"dir:{root}", "-o", "spdx-json", "-q"],
+        capture_output=True,
+        check=True,
+        env=env,
+        timeout=300,
+    )
+    path = tmp_path / "syft.spdx.json"
+    path.write_bytes(done.stdout)
+    sbom = read_sbom_file(path)
+    debs = {p.purl: p.name for p in sbom.packages if p.type is PackageType.DEB}
+    owned = {(p.name, p.version, debs.get(p.owner or "")) for p in sbom.packages if p.owner}
+    assert owned == {
+        ("pip", "23.0.1", "python3-pip"),
+        ("pyyaml", "6.0", "python3-yaml"),
+        ("six", "1.16.0", "python3-six"),
+        ("commons-cli", "1.5.0", "libcommons-cli-java"),
+    }
