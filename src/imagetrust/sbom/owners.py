@@ -48,6 +48,7 @@ PACKAGE_EXTENSIONS = frozenset(
 )
 PACKAGE_FILE_NAMES = frozenset({"metadata", "pkg-info", "package.json"})
 _NOT_PROGRAMS = ("usr/share/", "usr/include/", "etc/")
+_RAW_NOT_PROGRAMS = (*_NOT_PROGRAMS, *(f"/{prefix}" for prefix in _NOT_PROGRAMS))
 _MERGED_USR = ("bin/", "sbin/", "lib/", "lib32/", "lib64/", "libx32/")
 MARKER = b"#imagetrust-file-list 1\n"  # first line of a reduced list, as kept in the cache
 
@@ -100,7 +101,12 @@ def reduce_file_list(paths: Sequence[str]) -> bytes:
     for index, raw in enumerate(paths):
         slash = raw.rfind("/")
         dot = raw.rfind(".")
-        if dot > slash and raw[dot:].lower() not in PACKAGE_EXTENSIONS:
+        if dot > slash:
+            if raw[dot:].lower() not in PACKAGE_EXTENSIONS:
+                continue
+        elif (
+            raw.startswith(_RAW_NOT_PROGRAMS) and raw[slash + 1 :].lower() not in PACKAGE_FILE_NAMES
+        ):
             continue
         if index < last:
             following = paths[index + 1]
