@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imagetrust.config import Settings
 from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
@@ -25,6 +27,7 @@ from imagetrust.oci.sources import OciSession
 from imagetrust.sbom.analyse import ImageAnalyser
 from imagetrust.sbom.cache import LayerCache
 from imagetrust.sbom.catalogers import default_catalogers
+from imagetrust.sbom.catalogers.apk import ApkCataloger
 from imagetrust.sbom.catalogers.dpkg import DpkgCataloger
 from imagetrust.sbom.catalogers.rpm.cataloger import read_header_blobs
 from imagetrust.sbom.catalogers.rpm.header import header_files, parse_header
@@ -368,3 +371,22 @@ def test_syft_spdx_owners_read_back(tmp_path: Path) -> None:
         ("six", "1.16.0", "python3-six"),
         ("commons-cli", "1.5.0", "libcommons-cli-java"),
     }
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=4096), st.sampled_from(["dpkg-list", "dpkg-md5sums", "apk"]))
+def test_file_lists_of_any_bytes_never_crash(data: bytes, kind: str) -> None:
+    """Hostile lists give some owners or none, never an exception (the walker's reduce
+    included)."""
+    wanted = frozenset({"usr/bin/x", "a/b"})
+    if kind == "apk":
+        found = ApkCataloger().owned_files("lib/apk/db/installed", data, wanted)
+    else:
+        path = "var/lib/dpkg/" + ("info/p.list" if kind == "dpkg-list" else "status.d/p.md5sums")
+        cataloger = DpkgCataloger()
+        kept = cataloger.reduce(path, data)
+        assert kept is not None
+        found = cataloger.owned_files(path, kept, wanted) + cataloger.owned_files(
+            path, data, wanted
+        )
+    assert all(path in wanted for path, _ in found)
