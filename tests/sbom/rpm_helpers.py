@@ -115,9 +115,16 @@ def ndb_rpm() -> list[str] | None:
 
 def build_rpms(workdir: Path) -> list[Path]:
     """Build the test packages with rpmbuild; returns the binary rpm files."""
+    rpms = build_specs(workdir, SPECS)
+    assert len(rpms) == 4, rpms
+    return rpms
+
+
+def build_specs(workdir: Path, specs: dict[str, str]) -> list[Path]:
+    """Build noarch packages from ``specs`` (name -> spec text) with the real rpmbuild."""
     rpmbuild = need("rpmbuild", "rpm")
     top = workdir / "rpmbuild"
-    for name, text in SPECS.items():
+    for name, text in specs.items():
         spec = workdir / f"{name}.spec"
         spec.write_text(text)
         subprocess.run(
@@ -125,9 +132,7 @@ def build_rpms(workdir: Path) -> list[Path]:
             check=True,
             capture_output=True,
         )
-    rpms = sorted((top / "RPMS" / "noarch").glob("*.rpm"))
-    assert len(rpms) == 4, rpms
-    return rpms
+    return sorted((top / "RPMS" / "noarch").glob("*.rpm"))
 
 
 def make_sqlite_db(rpms: list[Path], dbdir: Path, key: Path | None = None) -> Path:

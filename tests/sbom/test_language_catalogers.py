@@ -173,6 +173,10 @@ def test_python_wants() -> None:
     assert cataloger.wants("usr/lib/python2.7/wsgiref.egg-info", 0o644, 10) is Want.FILE
     assert cataloger.wants("a-1.dist-info/RECORD", 0o644, 10) is Want.NO
     assert cataloger.wants("a-1.dist-info/PKG-INFO", 0o644, 10) is Want.NO
+    egg = "usr/lib/python3.11/site-packages/foo-1.0-py3.11.egg/EGG-INFO"
+    assert cataloger.wants(f"{egg}/PKG-INFO", 0o644, 10) is Want.FILE  # an unzipped egg
+    assert cataloger.wants(f"{egg}/SOURCES.txt", 0o644, 10) is Want.NO
+    assert cataloger.wants("usr/lib/python3.11/site-packages/foo.egg", 0o644, 10) is Want.NO
 
 
 # --------------------------------------------------------------------------------- npm

@@ -25,7 +25,7 @@ from imagetrust.sbom.catalogers.base import Want
 from imagetrust.sbom.catalogers.rpm import RpmCataloger
 from imagetrust.sbom.catalogers.rpm.bdb import read_bdb
 from imagetrust.sbom.catalogers.rpm.cataloger import read_header_blobs, read_headers
-from imagetrust.sbom.catalogers.rpm.header import RpmHeader, parse_header
+from imagetrust.sbom.catalogers.rpm.header import RpmHeader, header_files, parse_header
 from imagetrust.sbom.catalogers.rpm.ndb import read_ndb
 from imagetrust.sbom.catalogers.rpm.sqlite import read_sqlite
 from imagetrust.sbom.models import CatalogerError, OsRelease, PackageType
@@ -430,6 +430,7 @@ def check_reader(name: str, data: bytes) -> None:
         for blob in READERS[name](path, data):
             parse_header(path, blob)
         RpmCataloger().parse(path, data, RHEL)
+        RpmCataloger().owned_files(path, data, frozenset({"usr/share/alpha/README"}))
     except CatalogerError as error:
         assert error.path == path
 
@@ -465,3 +466,7 @@ def test_header_parser_on_mutated_real_headers(data: st.DataObject) -> None:
         assert error.path == "p"
     else:
         assert header.name and header.version and header.release
+    try:
+        header_files("p", blob, frozenset({"README", "x"}))
+    except CatalogerError as error:
+        assert error.path == "p"

@@ -4,8 +4,9 @@ The flow for one platform image: for each layer, the cached analysis or, on a mi
 blob streamed once through the layer walker (verified against its digest while it is read)
 and then cached; the layers merged in order with whiteouts; the OS detected from the merged
 files; each kept file parsed by the cataloger that asked for it; each package attributed to
-the layer that installed the version the image ships. A corrupt package database becomes an
-error on this image naming the file, and the other packages are still reported.
+the layer that installed the version the image ships; each language package that an OS
+package's file list names given that owner (``owners``). A corrupt package database becomes
+an error on this image naming the file, and the other packages are still reported.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from imagetrust.sbom.models import (
     OsRelease,
     Package,
 )
+from imagetrust.sbom.owners import LANGUAGE_TYPES, FileOwner, assign_owners, canonical_path
 from imagetrust.sbom.runtime import image_facts
 
 if TYPE_CHECKING:
@@ -42,7 +44,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when what catalogers keep or how packages are derived changes; part of the cache key.
-CATALOGERS_VERSION = "2"  # 2: Go build info searched at the ELF writable segment only
+# 2: Go build info searched at the ELF writable segment only; 3: unzipped Python eggs
+# (``*.egg/EGG-INFO/PKG-INFO``) wanted, as syft's globs want them; 4: dpkg's file lists
+# (``info/*.list``, distroless ``status.d/*.md5sums``) kept, for owners
+CATALOGERS_VERSION = "4"
 
 
 _DEFAULT_MAX_FILE_BYTES = LayerLimits().max_file_bytes
@@ -225,8 +230,31 @@ class ImageAnalyser:
             packages.extend(
                 _with_layer(package, layer) for package, layer in zip(found, layers, strict=True)
             )
+        packages = self._with_owners(merged, packages)
         packages.sort(key=lambda p: (p.type.value, p.name, p.version, p.architecture or ""))
         return packages, errors
+
+    def _with_owners(self, merged: MergedImage, packages: list[Package]) -> list[Package]:
+        """Owners from the OS catalogers' file lists, read only when there is a language
+        package to find one for (most base images have none: their lists cost nothing)."""
+        wanted = frozenset(
+            canonical_path(p.path) for p in packages if p.type in LANGUAGE_TYPES and p.path
+        )
+        if not wanted:
+            return packages
+        owned: list[tuple[str, FileOwner]] = []
+        for path, versions in merged.lineage.items():
+            cataloger = self._cataloger(versions[-1].file.cataloger)
+            owned_files = getattr(cataloger, "owned_files", None)
+            if owned_files is None:
+                continue
+            try:
+                owned.extend(owned_files(path, versions[-1].file.data, wanted))
+            except CatalogerError:
+                continue  # the database's own parse already reported it
+            except Exception:
+                log.debug("file list %s unreadable", path, exc_info=True)
+        return assign_owners(packages, owned)
 
 
 def _identity(package: Package) -> tuple[str, str, str | None]:

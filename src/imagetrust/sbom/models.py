@@ -41,7 +41,10 @@ class Package(Struct, frozen=True):
 
     ``source_name``/``source_version`` are what distribution advisories name (dpkg
     ``Source:``, apk origin, rpm source RPM); ``layer`` is the digest of the layer that
-    installed this version; ``path`` the database file it was read from.
+    installed this version; ``path`` the database file it was read from. ``owner`` is the
+    purl of the OS package whose file list holds ``path`` (Debian's ``python3-pip`` owns
+    ``pip-23.0.1.dist-info/METADATA``): the distribution builds, patches and advises on
+    such a package, so it is matched through its owner only.
     """
 
     name: str
@@ -55,6 +58,7 @@ class Package(Struct, frozen=True):
     path: str | None = None
     licenses: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+    owner: str | None = None
 
 
 class OsRelease(Struct, frozen=True):

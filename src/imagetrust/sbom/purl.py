@@ -1,26 +1,46 @@
-"""Package URLs, built the way syft builds them so the two tools' SBOMs line up.
+"""Package URLs: the one place imagetrust builds them, the way syft builds them.
 
 Vulnerability tools (grype, Dependency-Track, OSV) key on purls, and users compare our
-SBOMs with syft's, so the OS package purls follow syft's conventions exactly:
+SBOMs with syft's, so every cataloger takes its purl from here and the tests compare the
+result with the real syft binary's for each package type:
 
 - ``pkg:deb/<os id>/<name>@<version>?arch=..&distro=<id>-<version_id>&upstream=<source>``
   where ``upstream`` is the ``Source:`` field as written (``src@srcversion`` when the field
   carries a version); the version keeps its epoch (``1:2.38.1-5``).
 - ``pkg:apk/<os id>/<name>@<version>?arch=..&distro=..&upstream=<origin>``, ``upstream``
   only when the origin differs from the package name.
-- ``pkg:rpm/<os id>/<name>@<version>-<release>?arch=..&epoch=N&upstream=<source rpm>``,
-  the epoch a qualifier (purl-spec), present only when the package has one.
+- ``pkg:rpm/<namespace>/<name>@<version>-<release>?arch=..&distro=..&epoch=N&upstream=<source
+  rpm>``: the namespace is the os-release ID, except ``redhat`` for RHEL and ``opensuse``
+  for every openSUSE flavour; the epoch is a qualifier (purl-spec), present only when the
+  package has one, so the package's own version (``1:2.0.0-1.cm2``) is not the purl's.
+- ``pkg:pypi/<name>@<version>``, the name PEP 503-normalised (what PyPI indexes by).
+- ``pkg:npm/<name>@<version>``; a scope ``@scope/pkg`` is the namespace (``%40scope``).
+- ``pkg:maven/<groupId>/<artifactId>@<version>``.
+- ``pkg:golang/<host>/<org>/<name>@<version>#<rest of the module path>``: the first two
+  elements of the module path are the namespace, the third the name, any more the subpath
+  (syft's split; ``stdlib`` is ``pkg:golang/stdlib@1.22.1``).
 
 ``distro`` is ``<id>-<version_id>``, or just ``<id>`` when os-release has no VERSION_ID
-(Debian testing/sid). Where syft writes no purl at all (no os-release found), we still
-write one with the distribution's usual namespace and no ``distro`` qualifier: every
-package in our SBOM needs an identity, and the namespace is implied by the package type.
-packageurl-python sorts qualifiers and percent-encodes the same characters as syft.
+(Debian testing/sid).
+
+Differences from syft, kept on purpose:
+
+- Where syft writes no purl at all (no os-release found), we still write one, deb and apk
+  with the distribution's usual namespace and no ``distro`` qualifier, rpm without a
+  namespace: every package in our SBOM needs an identity, and the type says enough.
+- rpm on openSUSE: the namespace is ``opensuse`` for every flavour, as in the purl spec's
+  own example and in syft after 1.18; syft 1.18 writes the os-release ID
+  (``opensuse-leap``).
+- Characters the purl spec says to percent-encode are encoded (packageurl-python's
+  rules): a Go main module built without a version is ``%28devel%29`` where syft writes
+  ``(devel)``; both decode to the same purl.
 
 OS package purls are assembled here with packageurl-python's own ``quote`` and its
 normalisation rules for these three types (the tests check the result equals
 ``PackageURL(...).to_string()`` on arbitrary input): building a ``PackageURL`` object costs
 about 25 microseconds, which would triple the time to parse a 700-package database.
+Language packages are fewer and their rules (PyPI's name normalisation) subtler, so they go
+through ``PackageURL`` itself.
 """
 
 from __future__ import annotations
@@ -148,6 +168,17 @@ def apk_purl(
     return os_purl("apk", namespace, name, version, _qualifiers(os_release, architecture, upstream))
 
 
+def rpm_namespace(os_release: OsRelease | None) -> str | None:
+    """syft's rpm namespace: ``redhat`` for RHEL, ``opensuse`` for any openSUSE."""
+    if os_release is None or not os_release.id:
+        return None
+    if os_release.id == "rhel":
+        return "redhat"
+    if os_release.id.startswith("opensuse"):
+        return "opensuse"
+    return os_release.id
+
+
 def rpm_purl(
     name: str,
     version: str,
@@ -162,16 +193,45 @@ def rpm_purl(
     full = f"{version}-{release}" if release else version
     return os_purl(
         "rpm",
-        os_release.id if os_release is not None and os_release.id else None,
+        rpm_namespace(os_release),
         name,
         full,
         _qualifiers(os_release, architecture, source_rpm, None if epoch is None else str(epoch)),
     )
 
 
+def split_source_rpm(source_rpm: str | None) -> tuple[str, str] | None:
+    """``gamma-0.9-2.src.rpm`` -> ("gamma", "0.9-2"); None when it is not of that form.
+
+    The rpm cataloger names a package's source with it, and an SBOM reader gets the same
+    answer back from the purl's ``upstream`` qualifier.
+    """
+    if not source_rpm or not source_rpm.endswith(".rpm"):
+        return None
+    stem = source_rpm[: -len(".rpm")]
+    stem, dot, _arch = stem.rpartition(".")
+    if not dot:
+        return None
+    parts = stem.rsplit("-", 2)
+    if len(parts) != 3 or not all(parts):
+        return None
+    return parts[0], f"{parts[1]}-{parts[2]}"
+
+
+def with_epoch(version: str, epoch: str | int | None) -> str:
+    """``version`` with ``epoch:`` in front, unless it has no epoch or already has that one.
+
+    rpm purls carry the epoch as a qualifier (and some tools do so for deb too), while the
+    version orders compare ``epoch:version``: a reader must put it back.
+    """
+    if epoch is None or epoch == "" or str(version).startswith(f"{epoch}:"):
+        return version
+    return f"{epoch}:{version}"
+
+
 def pypi_purl(name: str, version: str) -> str:
-    """packageurl-python applies the spec's PyPI rule (lower case, ``_`` to ``-``); syft
-    keeps the name as written, which the spec calls non-canonical."""
+    """packageurl-python applies the spec's PyPI rule (lower case, ``_`` to ``-``); the
+    Python cataloger hands in the PEP 503 name already, which syft reports too."""
     return PackageURL(type="pypi", name=name, version=version or None).to_string()
 
 
@@ -191,9 +251,22 @@ def maven_purl(group_id: str | None, artifact_id: str, version: str) -> str:
     ).to_string()
 
 
-def golang_purl(module_path: str, version: str) -> str:
-    """``github.com/a/b`` becomes namespace ``github.com/a``, name ``b`` (as syft splits it)."""
-    namespace, _, name = module_path.rpartition("/")
+def golang_purl(module: str, version: str) -> str:
+    """syft's layout: the first two path elements are the namespace, the third the name,
+    the rest the subpath (``github.com/aws/aws-sdk-go-v2/service/s3`` -> namespace
+    ``github.com/aws``, name ``aws-sdk-go-v2``, subpath ``service/s3``)."""
+    fields = module.split("/")
+    namespace = "/".join(fields[:2]) if len(fields) > 1 else None
+    name = fields[2] if len(fields) > 2 else fields[-1]
+    if len(fields) == 2:
+        namespace, name = fields[0], fields[1]
+    subpath = "/".join(fields[3:]) or None
     return PackageURL(
-        type="golang", namespace=namespace or None, name=name, version=version or None
+        type="golang", namespace=namespace, name=name, version=version or None, subpath=subpath
     ).to_string()
+
+
+def golang_module(namespace: str | None, name: str, subpath: str | None) -> str:
+    """The module path back from a golang purl's parts (``golang_purl``'s inverse)."""
+    module = f"{namespace}/{name}" if namespace else name
+    return f"{module}/{subpath}" if subpath else module

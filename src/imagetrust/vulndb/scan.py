@@ -86,6 +86,11 @@ def match_packages(
     about a package version is reused."""
     findings: dict[tuple[str, str, str, str], Finding] = {}
     for package in packages:
+        if package.owner:
+            # Installed by an OS package (Debian's python3-pip ships pip's dist-info): the
+            # distribution patches and advises on it, so it is matched through its owner
+            # only, as trivy does; it stays in the SBOM.
+            continue
         key = ecosystem_key(package, os_release)
         if key is None:
             continue

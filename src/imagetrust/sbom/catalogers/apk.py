@@ -4,7 +4,9 @@ The database is blocks of ``X:value`` lines separated by blank lines (the Apk_sp
 Kept: ``P`` name, ``V`` version, ``A`` architecture, ``o`` origin (the source package
 Alpine's secdb and advisories name), ``L`` license, and ``U``/``m``/``c`` (project URL,
 maintainer, aports commit) as extras. The many file lines (``F``, ``R``, ``Z``, ``a``,
-``M``) are skipped without being parsed. ``usr/lib/apk/db/installed`` is wanted too: newer
+``M``) are skipped without being parsed; ``owned_files`` reads the ``F`` (folder) and
+``R`` (file in that folder) lines when an image has language packages whose owner is
+asked for (see ``sbom.owners``). ``usr/lib/apk/db/installed`` is wanted too: newer
 Alpine moves the database there (``lib/apk`` becoming a link to it).
 
 As in syft: a line that is not ``key:value`` is ignored (syft's own test database starts
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
+from imagetrust.sbom.owners import FileOwner, canonical_path
 from imagetrust.sbom.purl import apk_purl
 
 INSTALLED_PATHS = frozenset({"lib/apk/db/installed", "usr/lib/apk/db/installed"})
@@ -38,6 +41,44 @@ class ApkCataloger(BaseCataloger):
 
     def parse(self, path: str, data: bytes, os_release: OsRelease | None) -> list[Package]:
         return parse_apk_installed(path, data, os_release)
+
+    def owned_files(
+        self, path: str, data: bytes, wanted: frozenset[str]
+    ) -> list[tuple[str, FileOwner]]:
+        """The ``wanted`` paths the database's ``F:``/``R:`` lines give to a package."""
+        if path not in INSTALLED_PATHS:
+            return []
+        text = data.decode("utf-8", errors="replace")
+        found: list[tuple[str, int]] = []  # (path, index of its block)
+        blocks: list[dict[str, str]] = [{}]
+        folder = ""
+        for line in text.splitlines():
+            if not line.strip():
+                if blocks[-1]:
+                    blocks.append({})
+                folder = ""
+                continue
+            key, sep, value = line.partition(":")
+            if not sep or len(key) != 1:
+                continue
+            if key in "PVA":
+                blocks[-1][key] = value
+            elif key == "F":
+                folder = value
+            elif key == "R":
+                file = canonical_path(f"{folder}/{value}" if folder else value)
+                if file in wanted:
+                    found.append((file, len(blocks) - 1))
+        owners = [
+            FileOwner(
+                PackageType.APK,
+                block.get("P", ""),
+                version=block.get("V") or None,
+                architecture=block.get("A") or None,
+            )
+            for block in blocks
+        ]
+        return [(file, owners[index]) for file, index in found if owners[index].name]
 
 
 def parse_apk_installed(path: str, data: bytes, os_release: OsRelease | None) -> list[Package]:

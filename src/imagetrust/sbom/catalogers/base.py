@@ -7,16 +7,23 @@ small entries that identify it, so the cache never holds whole archives); ``Want
 streams the file through a ``Sniffer`` chunk by chunk and keeps only what it returns (a Go
 binary's build info), so big binaries are never held in memory. After the layers are
 merged, ``parse`` turns each kept file of the final filesystem into packages.
+
+OS catalogers also answer ``owned_files`` (optional, so a cataloger without file lists
+need not define it): which of the given paths, where language packages were found, the
+package manager says an OS package installed (see ``sbom.owners``).
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from msgspec import Struct
 
 from imagetrust.sbom.models import OsRelease, Package
+
+if TYPE_CHECKING:
+    from imagetrust.sbom.owners import FileOwner
 
 
 class Want(Enum):
@@ -34,6 +41,14 @@ class Sniffer(Protocol):
     def finish(self) -> bytes | None:
         """What to keep for ``parse``, or None when the file holds nothing of interest."""
         ...
+
+
+class OwnsFiles(Protocol):
+    """A cataloger whose kept files may list the files OS packages installed."""
+
+    def owned_files(
+        self, path: str, data: bytes, wanted: frozenset[str]
+    ) -> list[tuple[str, FileOwner]]: ...
 
 
 class Cataloger(Protocol):
@@ -95,3 +110,10 @@ class BaseCataloger:
         self, path: str, data: bytes, os_release: OsRelease | None
     ) -> list[Package]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def owned_files(
+        self, path: str, data: bytes, wanted: frozenset[str]
+    ) -> list[tuple[str, FileOwner]]:
+        """The ``wanted`` (canonical) paths that the kept file ``path`` says an OS package
+        installed, each with that package; [] for anything that is no file list."""
+        return []

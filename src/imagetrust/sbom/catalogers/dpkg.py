@@ -12,8 +12,12 @@ What counts, matching syft (checked against the real binary and current syft sou
   source package is the binary package itself (dpkg's own defaults).
 - Two stanzas with the same name are both real (``libc6`` for amd64 and i386 on a
   multi-arch system): nothing is de-duplicated here.
-- ``.md5sums`` files in ``status.d`` are not even kept; any other non-stanza file there
-  yields no packages, as in syft.
+- Any other non-stanza file in ``status.d`` yields no packages, as in syft.
+
+File lists (see ``sbom.owners``): ``info/<name>[:<arch>].list`` and, in distroless images,
+``status.d/<name>.md5sums`` name the files each package installed; they are kept, reduced
+to the lines that could name a language package's file, and say which OS package owns a
+Python, npm, Java or Go package found at one of those paths.
 
 Corrupt input, decided here and documented for users:
 
@@ -41,30 +45,73 @@ from __future__ import annotations
 
 from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
+from imagetrust.sbom.owners import MARKER, FileOwner, kept_paths, reduce_file_list
 from imagetrust.sbom.purl import deb_purl
 
 STATUS = "var/lib/dpkg/status"
 STATUS_D = "var/lib/dpkg/status.d/"
+INFO = "var/lib/dpkg/info/"
+
+
+def _in(directory: str, path: str) -> bool:
+    """``path`` is a file right inside ``directory`` (not deeper)."""
+    return (
+        path.startswith(directory)
+        and len(path) > len(directory)
+        and ("/" not in path[len(directory) :])
+    )
+
+
+def is_file_list(path: str) -> bool:
+    return (path.endswith(".list") and _in(INFO, path)) or (
+        path.endswith(".md5sums") and _in(STATUS_D, path)
+    )
 
 
 class DpkgCataloger(BaseCataloger):
     name = "dpkg"
-    interest = PathInterest(paths=frozenset({STATUS}), prefixes=(STATUS_D,))
+    interest = PathInterest(paths=frozenset({STATUS}), prefixes=(STATUS_D,), suffixes=(".list",))
 
     def wants(self, path: str, mode: int, size: int) -> Want:
-        if path == STATUS:
+        if path == STATUS or is_file_list(path):
             return Want.FILE
-        if (
-            path.startswith(STATUS_D)
-            and not path.endswith(".md5sums")
-            and "/" not in path[len(STATUS_D) :]
-            and len(path) > len(STATUS_D)
-        ):
+        if _in(STATUS_D, path) and not path.endswith(".md5sums"):
             return Want.FILE
         return Want.NO
 
+    def reduce(self, path: str, data: bytes) -> bytes | None:
+        if not is_file_list(path):
+            return data
+        return reduce_file_list(_list_paths(path, data))
+
     def parse(self, path: str, data: bytes, os_release: OsRelease | None) -> list[Package]:
+        if is_file_list(path):
+            return []  # not a database: read by ``owned_files``
         return parse_dpkg_status(path, data, os_release)
+
+    def owned_files(
+        self, path: str, data: bytes, wanted: frozenset[str]
+    ) -> list[tuple[str, FileOwner]]:
+        """The ``wanted`` paths a kept file list names, with the package it belongs to."""
+        if not is_file_list(path):
+            return []
+        if not data.startswith(MARKER):  # kept by a walker that did not reduce it
+            data = reduce_file_list(_list_paths(path, data))
+        stem = path.rpartition("/")[2].rpartition(".")[0]
+        if path.startswith(STATUS_D):
+            owner = FileOwner(PackageType.DEB, stem, database=STATUS_D + stem)
+        else:
+            name, _, arch = stem.partition(":")  # multi-arch lists: libc6:amd64.list
+            owner = FileOwner(PackageType.DEB, name, architecture=arch or None)
+        return [(found, owner) for found in kept_paths(data) if found in wanted]
+
+
+def _list_paths(path: str, data: bytes) -> list[str]:
+    """The paths of a ``.list`` (one per line) or ``.md5sums`` (``digest  path``)."""
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if path.endswith(".md5sums"):
+        return [line.partition(" ")[2].lstrip(" *") for line in lines]
+    return lines
 
 
 def parse_dpkg_status(path: str, data: bytes, os_release: OsRelease | None) -> list[Package]:

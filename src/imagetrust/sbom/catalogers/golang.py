@@ -17,8 +17,9 @@ goes on.
 ``build`` settings) into packages as syft's go-module-binary-cataloger does: one per
 dependency (a replaced module is reported as its replacement), the main module (a
 ``(devel)`` version is replaced by a ``-X ...version=`` ldflag, else by a pseudo-version
-from ``vcs.revision``/``vcs.time``), and ``stdlib`` at the Go version. purls split the
-module path as syft does: ``pkg:golang/<host>/<org>/<name>@<version>#<rest of the path>``.
+from ``vcs.revision``/``vcs.time``), and ``stdlib`` at the Go version. purls come from
+``purl.golang_purl``, which splits the module path as syft does:
+``pkg:golang/<host>/<org>/<name>@<version>#<rest of the path>``.
 syft (1.18, by default) also guesses a ``(devel)`` main module's version from semver-like
 strings anywhere in the binary; that needs every byte of it and is not done here, so such a
 main module stays ``(devel)`` (Debian's own builds of Go programs are like that).
@@ -30,10 +31,9 @@ import re
 import struct
 from datetime import UTC, datetime
 
-from packageurl import PackageURL
-
 from imagetrust.sbom.catalogers.base import BaseCataloger, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
+from imagetrust.sbom.purl import golang_purl
 
 MAGIC = b"\xff Go buildinf:"
 HEADER_SIZE = 32
@@ -453,20 +453,6 @@ def main_version(info: BuildInfo) -> str:
     if revision and timestamp:
         return _pseudo_version(revision, timestamp)
     return version
-
-
-def golang_purl(module: str, version: str) -> str:
-    """syft's layout: the first two path elements are the namespace, the third the name,
-    the rest the subpath; stdlib's version loses its ``go`` prefix."""
-    fields = module.split("/")
-    namespace = "/".join(fields[:2]) if len(fields) > 1 else None
-    name = fields[2] if len(fields) > 2 else fields[-1]
-    if len(fields) == 2:
-        namespace, name = fields[0], fields[1]
-    subpath = "/".join(fields[3:]) or None
-    return PackageURL(
-        type="golang", namespace=namespace, name=name, version=version or None, subpath=subpath
-    ).to_string()
 
 
 def build_packages(path: str, info: BuildInfo) -> list[Package]:

@@ -39,10 +39,10 @@ import zlib
 from typing import Any
 
 from msgspec import Struct, field
-from packageurl import PackageURL
 
 from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
+from imagetrust.sbom.purl import maven_purl
 
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".jpi", ".hpi", ".par", ".sar", ".nar", ".lpkg")
 _JENKINS_SUFFIXES = (".jpi", ".hpi")
@@ -333,9 +333,7 @@ def _archive_candidates(virtual_path: str, entries: dict[str, str]) -> list[_Can
 
 def _to_package(candidate: _Candidate, path: str, jenkins: bool) -> Package:
     group = candidate.group() or candidate.name
-    purl = PackageURL(
-        type="maven", namespace=group, name=candidate.name, version=candidate.version or None
-    ).to_string()
+    purl = maven_purl(group, candidate.name, candidate.version)
     extra = {"virtual_path": candidate.virtual_path, "group_id": group}
     if jenkins:
         extra["kind"] = "jenkins-plugin"

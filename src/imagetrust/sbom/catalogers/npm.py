@@ -18,10 +18,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from packageurl import PackageURL
-
 from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import OsRelease, Package, PackageType
+from imagetrust.sbom.purl import npm_purl
 
 _MAX_MANIFEST = 4 << 20  # bigger package.json files are generated data, not manifests
 
@@ -46,16 +45,6 @@ def licenses_of(manifest: dict[str, Any]) -> tuple[str, ...]:
     if not found:
         found = _license_values(manifest.get("licenses"))
     return tuple(dict.fromkeys(found))
-
-
-def npm_purl(name: str, version: str) -> str:
-    """``pkg:npm/%40scope/name@version``: the scope is the purl namespace."""
-    namespace: str | None = None
-    if name.startswith("@") and "/" in name:
-        namespace, name = name.split("/", 1)
-    return PackageURL(
-        type="npm", namespace=namespace, name=name, version=version or None
-    ).to_string()
 
 
 class NpmCataloger(BaseCataloger):

@@ -1,4 +1,11 @@
-"""Installed Python distributions: ``*.dist-info/METADATA`` and ``*.egg-info`` (dir or file).
+"""Installed Python distributions: wheels' ``*.dist-info/METADATA``, ``*.egg-info`` (dir or
+file) and unzipped eggs' ``*.egg/EGG-INFO/PKG-INFO``.
+
+The files wanted are those of syft's python-installed-package-cataloger globs
+(``**/*dist-info/METADATA``, ``**/*DIST-INFO/METADATA``, ``**/*egg-info/PKG-INFO``,
+``**/*EGG-INFO/PKG-INFO``, ``**/*.egg-info``), so an egg that ``easy_install`` or
+``setup.py install`` unpacked (``foo-1.0-py3.11.egg/EGG-INFO/PKG-INFO``) is a package too.
+Zipped ``.egg`` files are not opened, as syft does not open them.
 
 Behaviour follows syft's installed-package cataloger (checked against syft 1.18 on real
 files): the header block (up to the first blank line) is read as RFC 822 fields; a file
@@ -16,10 +23,9 @@ from __future__ import annotations
 
 import re
 
-from packageurl import PackageURL
-
 from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
+from imagetrust.sbom.purl import pypi_purl
 
 _MAX_HEADER = 256 << 10  # a header block past this is not metadata, whatever it claims
 _NORMALISE = re.compile(r"[-_.]+")
@@ -30,12 +36,17 @@ def normalise_name(name: str) -> str:
     return _NORMALISE.sub("-", name).lower()
 
 
+_METADATA_ENDINGS = (
+    "dist-info/METADATA",
+    "DIST-INFO/METADATA",
+    "egg-info/PKG-INFO",
+    "EGG-INFO/PKG-INFO",
+    ".egg-info",  # the single-file form distutils wrote
+)
+
+
 def _is_metadata_path(path: str) -> bool:
-    if path.endswith(".dist-info/METADATA"):
-        return True
-    if path.endswith(".egg-info/PKG-INFO"):
-        return True
-    return path.endswith(".egg-info")  # the single-file form distutils wrote
+    return path.endswith(_METADATA_ENDINGS)
 
 
 def _header_block(data: bytes) -> bytes:
@@ -77,7 +88,7 @@ class PythonCataloger(BaseCataloger):
     """Installed distributions anywhere in the image (site-packages, dist-packages, venvs)."""
 
     name = "python"
-    interest = PathInterest(suffixes=(".dist-info/metadata", ".egg-info/pkg-info", ".egg-info"))
+    interest = PathInterest(suffixes=("dist-info/metadata", "egg-info/pkg-info", ".egg-info"))
 
     def wants(self, path: str, mode: int, size: int) -> Want:
         return Want.FILE if _is_metadata_path(path) else Want.NO
@@ -99,7 +110,7 @@ class PythonCataloger(BaseCataloger):
             return []
         version = fields.get("Version", "").strip()
         license_ = fields.get("License-Expression") or fields.get("License") or ""
-        purl = PackageURL(type="pypi", name=name, version=version or None).to_string()
+        purl = pypi_purl(name, version)
         extra = {"name": raw_name}
         if fields.get("Metadata-Version"):
             extra["metadata_version"] = fields["Metadata-Version"]

@@ -29,7 +29,8 @@ Properties, in the ``imagetrust:`` namespace (as syft uses ``syft:``):
 - each package: ``imagetrust:package:type`` (deb, apk, rpm, python, npm, java, go),
   ``package:sourceName`` (dpkg ``Source:``, apk origin, source rpm name),
   ``package:sourceVersion`` (only when it differs from the binary's),
-  ``package:architecture``, ``location:layerDigest`` (the layer that installed this
+  ``package:architecture``, ``package:owner`` (the purl of the OS package that installed
+  this language package's files), ``location:layerDigest`` (the layer that installed this
   version), ``location:path`` (the database file it was read from), ``metadata:KEY``
   (cataloger extras, ``Package.extra``).
 - the operating system: ``imagetrust:distro:id``, ``distro:versionID``,
@@ -185,6 +186,7 @@ def _package_component(package: Package, ref: str) -> Component:
             ("package:sourceName", package.source_name),
             ("package:sourceVersion", source_version),
             ("package:architecture", package.architecture),
+            ("package:owner", package.owner),
             ("location:layerDigest", package.layer),
             ("location:path", package.path),
             *((f"metadata:{key}", value) for key, value in sorted(package.extra.items())),

@@ -168,6 +168,7 @@ def _package_to_native(package: Package) -> dict[str, Any]:
         "path": package.path,
         "licenses": list(package.licenses),
         "extra": _sorted_map(package.extra),
+        "owner": package.owner,
     }
 
 
@@ -294,6 +295,7 @@ def _package_from_native(data: Mapping[str, Any]) -> Package:
         path=_opt_str(data, "path"),
         licenses=_strs(data, "licenses"),
         extra=_str_map(data, "extra"),
+        owner=_opt_str(data, "owner"),
     )
 
 

@@ -1,13 +1,11 @@
 """Read an SBOM file back into an ``ImageSbom``: ours (native JSON), CycloneDX or SPDX JSON.
 
 ``imagetrust scan sbom:FILE`` takes SBOMs made by imagetrust, syft or trivy. What matching
-needs is in every package URL: the ecosystem (purl type), name, version (with the epoch
-from the ``epoch=`` qualifier), the distribution release (``distro=debian-12`` qualifier)
-and, for distribution packages, the source package (``upstream=`` as syft writes it, or
-the ``imagetrust:package:sourceName`` / ``sourceVersion`` and trivy's
-``aquasecurity:trivy:SrcName`` / ``SrcEpoch``, ``SrcVersion``, ``SrcRelease`` properties).
-Everything else is optional. The file is untrusted input: anything malformed is an
-``SbomError`` naming the file.
+needs is in every package URL: the ecosystem (purl type), name, version, the distribution
+release (``distro=debian-12`` qualifier) and, for distribution packages, the source package
+(``upstream=`` as syft writes it, or the ``imagetrust:package:sourceName`` and trivy's
+``aquasecurity:trivy:SrcName`` properties). Everything else is optional. The file is
+untrusted input: anything malformed is an ``SbomError`` naming the file.
 """
 
 from __future__ import annotations
@@ -24,6 +22,9 @@ from imagetrust.sbom.models import (
     PackageType,
     SbomError,
 )
+from imagetrust.sbom.purl import golang_module, split_source_rpm, with_epoch
+
+OWNERSHIP = "ownership-by-file-overlap"  # the SPDX relationship comment syft and we write
 
 MAX_SBOM_BYTES = 512 << 20
 
@@ -72,7 +73,23 @@ def read_sbom_file(path: str | Path) -> ImageSbom:
     )
 
 
-def _package(purl_text: str, source_name: str | None, source_version: str | None) -> Package | None:
+def _package(
+    purl_text: str,
+    *,
+    version: object = None,
+    source_name: str | None = None,
+    source_version: str | None = None,
+    architecture: str | None = None,
+    owner: str | None = None,
+) -> Package | None:
+    """A package from its purl and what the document says beside it (``version``: the
+    CycloneDX component's or SPDX package's own version, which keeps an rpm's epoch).
+
+    The purl gives the identity (type, name, namespace: every tool agrees on those); the
+    version is the document's when given, else the purl's, with the purl's ``epoch``
+    qualifier put back in front (rpm purls carry the epoch only there, so without it
+    ``1:2.0.0-1.cm2`` would read as ``2.0.0-1.cm2`` and look older than a fix it has).
+    """
     from packageurl import PackageURL
 
     try:
@@ -80,36 +97,44 @@ def _package(purl_text: str, source_name: str | None, source_version: str | None
     except ValueError:
         return None
     kind = _TYPES.get(purl.type)
-    if kind is None or not purl.name or not purl.version:
+    if kind is None or not purl.name:
         return None
     qualifiers = purl.qualifiers if isinstance(purl.qualifiers, dict) else {}
-    version = purl.version
-    epoch = qualifiers.get("epoch")
-    if kind in _DISTRO and epoch and epoch.isdigit() and ":" not in version:
-        # syft and trivy put an rpm epoch (trivy a dpkg one too) in this qualifier, as the
-        # purl spec says; without it 1:3.0.7-27 reads as 3.0.7-27, below every fix with an
-        # epoch. The source package shares it.
-        version = f"{epoch}:{version}"
-    upstream = qualifiers.get("upstream")
-    if upstream and not source_name:
-        if kind is PackageType.RPM and upstream.endswith(".src.rpm"):
-            source_name = upstream[: -len(".src.rpm")].rsplit("-", 2)[0]
-        else:
-            source_name, _, upstream_version = upstream.partition("@")
-            source_version = source_version or upstream_version or None
+    text = version if isinstance(version, str) and version.strip() else purl.version
+    if not text:
+        return None
+    text = with_epoch(text, qualifiers.get("epoch"))
     name = purl.name
     if kind is PackageType.JAVA and purl.namespace:
-        return Package(name, version, kind, purl_text, extra={"group_id": purl.namespace})
-    if kind in (PackageType.NPM, PackageType.GO) and purl.namespace:
+        return Package(name, text, kind, purl_text, extra={"group_id": purl.namespace}, owner=owner)
+    if kind is PackageType.GO:
+        name = golang_module(purl.namespace, purl.name, purl.subpath)
+    elif kind is PackageType.NPM and purl.namespace:
         name = f"{purl.namespace}/{purl.name}"
+    if kind in _DISTRO:
+        upstream = qualifiers.get("upstream")
+        if upstream and not source_name:
+            split = split_source_rpm(upstream) if kind is PackageType.RPM else None
+            if split is not None:
+                # a source rpm's file name has no epoch; its binaries share the spec's
+                source_name = split[0]
+                source_version = with_epoch(split[1], qualifiers.get("epoch"))
+            else:
+                source_name, _, upstream_version = upstream.partition("@")
+                source_version = source_version or upstream_version or None
+        source_name = source_name or name
+        source_version = source_version or text
+    else:
+        source_name = source_version = None
     return Package(
         name,
-        version,
+        text,
         kind,
         purl_text,
-        source_name=source_name or (name if kind in _DISTRO else None),
-        source_version=source_version or (version if kind in _DISTRO else None),
-        architecture=qualifiers.get("arch"),
+        source_name=source_name,
+        source_version=source_version,
+        architecture=architecture or qualifiers.get("arch"),
+        owner=owner,
     )
 
 
@@ -137,6 +162,10 @@ def _props(item: dict[str, Any]) -> dict[str, str]:
         for p in item.get("properties") or []
         if isinstance(p, dict)
     }
+
+
+def _first(props: dict[str, str], names: tuple[str, ...]) -> str | None:
+    return next((props[name] for name in names if props.get(name)), None)
 
 
 def _trivy_source_version(props: dict[str, str]) -> str | None:
@@ -184,9 +213,14 @@ def _from_cyclonedx(doc: dict[str, Any], where: str) -> ImageSbom:
         if not isinstance(purl, str):
             continue
         props = _props(component)
-        source_name = next((props[k] for k in _SOURCE_NAME_PROPS if k in props), None)
-        source_version = props.get(_SOURCE_VERSION_PROP) or _trivy_source_version(props)
-        package = _package(purl, source_name, source_version)
+        package = _package(
+            purl,
+            version=component.get("version"),
+            source_name=_first(props, _SOURCE_NAME_PROPS),
+            source_version=props.get(_SOURCE_VERSION_PROP) or _trivy_source_version(props),
+            architecture=props.get("imagetrust:package:architecture"),
+            owner=props.get("imagetrust:package:owner"),
+        )
         if package is not None:
             packages.append(package)
             purls.append(purl)
@@ -200,18 +234,51 @@ def _from_cyclonedx(doc: dict[str, Any], where: str) -> ImageSbom:
 
 
 def _from_spdx(doc: dict[str, Any], where: str) -> ImageSbom:
+    """Packages from their purl external refs and ``versionInfo``; owners from the
+    ``OTHER`` relationships marked ``ownership-by-file-overlap`` (ours and syft's)."""
+    items = [item for item in doc.get("packages") or [] if isinstance(item, dict)]
+    purl_of: dict[str, str] = {}
+    for item in items:
+        for ref in item.get("externalRefs") or []:
+            if isinstance(ref, dict) and ref.get("referenceType") == "purl":
+                locator = ref.get("referenceLocator")
+                if isinstance(locator, str) and isinstance(item.get("SPDXID"), str):
+                    purl_of.setdefault(item["SPDXID"], locator)
+    owners: dict[str, str] = {}
+    for rel in doc.get("relationships") or []:
+        if not isinstance(rel, dict) or rel.get("relationshipType") != "OTHER":
+            continue
+        comment = rel.get("comment")
+        parent, child = rel.get("spdxElementId"), rel.get("relatedSpdxElement")
+        if (
+            isinstance(comment, str)
+            and comment.startswith(OWNERSHIP)
+            and isinstance(parent, str)
+            and isinstance(child, str)
+            and parent in purl_of
+        ):
+            owners.setdefault(child, purl_of[parent])
     packages: list[Package] = []
     purls: list[str] = []
-    for item in doc.get("packages") or []:
-        if not isinstance(item, dict):
+    os_release = None
+    for item in items:
+        spdx_id = item.get("SPDXID")
+        if item.get("primaryPackagePurpose") == "OPERATING-SYSTEM":
+            name, version = item.get("name"), item.get("versionInfo")
+            if isinstance(name, str) and name and isinstance(version, str):
+                os_release = OsRelease(name.lower(), version)
             continue
         for ref in item.get("externalRefs") or []:
             if not isinstance(ref, dict) or ref.get("referenceType") != "purl":
                 continue
             locator = ref.get("referenceLocator")
             if isinstance(locator, str):
-                package = _package(locator, None, None)
+                package = _package(
+                    locator,
+                    version=item.get("versionInfo"),
+                    owner=owners.get(spdx_id) if isinstance(spdx_id, str) else None,
+                )
                 if package is not None:
                     packages.append(package)
                     purls.append(locator)
-    return _sbom(str(doc.get("name") or where), "", _os_from_purls(purls), packages)
+    return _sbom(str(doc.get("name") or where), "", os_release or _os_from_purls(purls), packages)

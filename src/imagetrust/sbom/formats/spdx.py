@@ -8,6 +8,10 @@ dependency), in the shape syft writes for images:
   checksum, the ``oci`` purl for registry images).
 - The image ``CONTAINS`` the distribution (``OPERATING-SYSTEM``) and every package
   (``LIBRARY``); each package carries its purl as a ``PACKAGE-MANAGER`` external ref.
+- A language package installed by an OS package (``Package.owner``) is the related element
+  of an ``OTHER`` relationship from its owner whose comment starts with
+  ``ownership-by-file-overlap:``, the encoding syft uses for the same fact, so either
+  tool's reader finds it.
 - SPDXIDs use only letters, digits, ``.`` and ``-`` (the spec's rule): a readable slug of
   type and name plus a hash of the package's unique bom-ref (the same refs as in the
   CycloneDX output), so ids are unique and do not change with package order.
@@ -40,12 +44,17 @@ from imagetrust.sbom.formats.native import (
     spdx_expression,
     utc_seconds,
 )
+from imagetrust.sbom.formats.read import OWNERSHIP
 from imagetrust.sbom.models import ImageSbom, OsRelease, Package
 
 SPDX_VERSION = "SPDX-2.3"
 NOASSERTION = "NOASSERTION"
 NAMESPACE_BASE = "https://spdx.org/spdxdocs/imagetrust"
 IMAGE_ID = "SPDXRef-Image"
+OWNERSHIP_COMMENT = (
+    f"{OWNERSHIP}: the parent, an OS package, lists in its installed files the file the"
+    " child package was read from"
+)
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9.-]+")
 _UNSAFE_URI = re.compile(r"[^A-Za-z0-9._~-]+")
 
@@ -158,6 +167,23 @@ def _image_package(sbom: ImageSbom) -> dict[str, Any]:
     return doc
 
 
+def _ownership(packages: tuple[Package, ...], ids: list[str]) -> list[dict[str, Any]]:
+    """``owner OTHER package`` for every package an OS package installed."""
+    by_purl: dict[str, str] = {}
+    for package, spdx_id in zip(packages, ids, strict=True):
+        by_purl.setdefault(package.purl, spdx_id)
+    return [
+        {
+            "spdxElementId": by_purl[package.owner],
+            "relatedSpdxElement": spdx_id,
+            "relationshipType": "OTHER",
+            "comment": OWNERSHIP_COMMENT,
+        }
+        for package, spdx_id in zip(packages, ids, strict=True)
+        if package.owner and package.owner in by_purl
+    ]
+
+
 def _namespace(sbom: ImageSbom) -> str:
     name = _UNSAFE_URI.sub("-", sbom.reference).strip("-")[:100] or "image"
     return f"{NAMESPACE_BASE}/{name}-{document_uuid(sbom, 'spdx')}"
@@ -177,9 +203,9 @@ def build_document(sbom: ImageSbom, *, tool_version: str, now: datetime) -> dict
     if sbom.os is not None:
         contained.append(_os_package(sbom.os))
     refs = package_refs(sbom.packages)
+    ids = [package_id(package, ref) for package, ref in zip(sbom.packages, refs, strict=True)]
     contained.extend(
-        _package(package, package_id(package, ref))
-        for package, ref in zip(sbom.packages, refs, strict=True)
+        _package(package, spdx_id) for package, spdx_id in zip(sbom.packages, ids, strict=True)
     )
     packages.extend(contained)
     relationships.extend(
@@ -190,6 +216,7 @@ def build_document(sbom: ImageSbom, *, tool_version: str, now: datetime) -> dict
         }
         for item in contained
     )
+    relationships.extend(_ownership(sbom.packages, ids))
     comment = f"imagetrust analyser {sbom.analyser_version}; platform {sbom.platform}"
     if sbom.errors:
         comment += "; problems: " + "; ".join(sbom.errors)

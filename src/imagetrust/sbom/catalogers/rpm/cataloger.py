@@ -2,21 +2,22 @@
 
 The format is told by content (sqlite magic, ndb ``RpmP``, Berkeley DB hash magic), not
 by the file name, since images rename and mix them. Package fields follow syft's
-rpm-db cataloger so SBOMs agree: version ``[epoch:]version-release``, purl
-``pkg:rpm/<distro>/<name>@<version>-<release>?arch=&epoch=&upstream=&distro=`` with the
-namespace ``redhat`` for RHEL and ``opensuse`` for any openSUSE. Unlike syft (1.18), the
-``gpg-pubkey`` pseudo packages rpm creates for imported signing keys are skipped: they
-are keys, not software, and would only ever produce noise for vulnerability matching.
+rpm-db cataloger so SBOMs agree: version ``[epoch:]version-release``, the purl from
+``purl.rpm_purl``. Unlike syft (1.18), the ``gpg-pubkey`` pseudo packages rpm creates for
+imported signing keys are skipped: they are keys, not software, and would only ever
+produce noise for vulnerability matching. A package whose source rpm is missing or not
+of the usual ``name-version-release.arch.rpm`` form is its own source, as dpkg and apk
+packages without a ``Source:``/origin are: every distribution package has one.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from packageurl import PackageURL
-
 from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
+from imagetrust.sbom.owners import FileOwner, canonical_path
+from imagetrust.sbom.purl import rpm_purl, split_source_rpm
 
 if TYPE_CHECKING:
     from imagetrust.sbom.catalogers.rpm.header import RpmHeader
@@ -68,12 +69,44 @@ class RpmCataloger(BaseCataloger):
             if header.name not in PSEUDO_PACKAGES
         ]
 
+    def owned_files(
+        self, path: str, data: bytes, wanted: frozenset[str]
+    ) -> list[tuple[str, FileOwner]]:
+        """The ``wanted`` paths some installed package's header lists as its file.
+
+        The database is read a second time (only for images with language packages): the
+        file names are most of a header's bytes, and ``parse`` does not decode them.
+        """
+        from imagetrust.sbom.catalogers.rpm.header import header_files, parse_header
+
+        names = frozenset(wanted_path.rpartition("/")[2] for wanted_path in wanted)
+        found: list[tuple[str, FileOwner]] = []
+        for blob in read_header_blobs(path, data):
+            files = header_files(path, blob, names)
+            owned = [f for f in map(canonical_path, files) if f in wanted]
+            if not owned:
+                continue
+            header = parse_header(path, blob)
+            owner = FileOwner(
+                PackageType.RPM,
+                header.name,
+                version=_version(header),
+                architecture=header.arch or None,
+            )
+            found.extend((file, owner) for file in owned)
+        return found
+
+
+def _version(header: RpmHeader) -> str:
+    """``[epoch:]version-release``, as syft and ``rpm -q --qf`` with ``%{EPOCH}:`` write it."""
+    evr = f"{header.version}-{header.release}"
+    return evr if header.epoch is None else f"{header.epoch}:{evr}"
+
 
 def to_package(header: RpmHeader, path: str, os_release: OsRelease | None) -> Package:
-    evr = f"{header.version}-{header.release}"
-    version = evr if header.epoch is None else f"{header.epoch}:{evr}"
+    version = _version(header)
     source = split_source_rpm(header.source_rpm)
-    source_name = source_version = None
+    source_name, source_version = header.name, version
     if source is not None:
         source_name = source[0]
         # A source rpm's file name has no epoch; its binaries share the spec's epoch.
@@ -94,7 +127,15 @@ def to_package(header: RpmHeader, path: str, os_release: OsRelease | None) -> Pa
         name=header.name,
         version=version,
         type=PackageType.RPM,
-        purl=rpm_purl(header, os_release),
+        purl=rpm_purl(
+            header.name,
+            header.version,
+            header.release,
+            header.arch or None,
+            os_release,
+            epoch=header.epoch,
+            source_rpm=header.source_rpm or None,
+        ),
         source_name=source_name,
         source_version=source_version,
         architecture=header.arch or None,
@@ -102,45 +143,3 @@ def to_package(header: RpmHeader, path: str, os_release: OsRelease | None) -> Pa
         licenses=(header.license,) if header.license else (),
         extra=extra,
     )
-
-
-def split_source_rpm(source_rpm: str | None) -> tuple[str, str] | None:
-    """``gamma-0.9-2.src.rpm`` -> ("gamma", "0.9-2"); None when it is not of that form."""
-    if not source_rpm or not source_rpm.endswith(".rpm"):
-        return None
-    stem = source_rpm[: -len(".rpm")]
-    stem, dot, _arch = stem.rpartition(".")
-    if not dot:
-        return None
-    parts = stem.rsplit("-", 2)
-    if len(parts) != 3 or not all(parts):
-        return None
-    return parts[0], f"{parts[1]}-{parts[2]}"
-
-
-def rpm_purl(header: RpmHeader, os_release: OsRelease | None) -> str:
-    namespace: str | None = None
-    qualifiers: dict[str, str] = {}
-    if header.arch:
-        qualifiers["arch"] = header.arch
-    if header.epoch is not None:
-        qualifiers["epoch"] = str(header.epoch)
-    if header.source_rpm:
-        qualifiers["upstream"] = header.source_rpm
-    if os_release is not None and os_release.id:
-        namespace = os_release.id
-        if namespace == "rhel":
-            namespace = "redhat"
-        elif namespace.startswith("opensuse"):
-            namespace = "opensuse"
-        distro = os_release.id
-        if os_release.version_id:
-            distro = f"{distro}-{os_release.version_id}"
-        qualifiers["distro"] = distro
-    return PackageURL(
-        type="rpm",
-        namespace=namespace,
-        name=header.name,
-        version=f"{header.version}-{header.release}",
-        qualifiers=qualifiers,
-    ).to_string()
