@@ -6,10 +6,13 @@ walker under test, so a test can state what a correct reader must see.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import tarfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 
 BLOCK = 512
 
@@ -183,3 +186,60 @@ class IterStream:
             out, self._pending = self._pending[:size], self._pending[size:]
         self.consumed += len(out)
         return out
+
+
+def oci_layout(directory: Path, layer_tars: Sequence[bytes], tag: str = "t") -> str:
+    """An OCI layout of one linux/amd64 image whose layers are these raw tars (gzipped),
+    written by hand so a test can put anything in a layer; returns the reference."""
+    blobs = directory / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+
+    def put(data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return f"sha256:{digest}"
+
+    layers = []
+    for tar in layer_tars:
+        blob = gzip_bytes(tar, level=1)
+        layers.append({"mediaType": GZIP_LAYER, "digest": put(blob), "size": len(blob)})
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {
+                "type": "layers",
+                "diff_ids": ["sha256:" + hashlib.sha256(t).hexdigest() for t in layer_tars],
+            },
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": put(config),
+                "size": len(config),
+            },
+            "layers": layers,
+        }
+    ).encode()
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": put(manifest),
+                "size": len(manifest),
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }
+        ],
+    }
+    (directory / "index.json").write_text(json.dumps(index))
+    (directory / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    return f"oci-layout:{directory}:{tag}"
+
+
+GZIP_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"

@@ -237,24 +237,26 @@ def test_adding_catalogers_re_analyses_the_layers(session: OciSession, tmp_path:
 
 
 def test_a_larger_file_limit_re_analyses_the_layers(session: OciSession, tmp_path: Path) -> None:
-    # A layer walked under a small max_file_bytes lacks the files it skipped (here the apk
-    # database): that entry must not answer for the default limit.
-    installed = ROOTFS / "alpine/lib/apk/db/installed"
-    built = build_image(ImageSpec(layers=[Layer.from_dir(ROOTFS / "alpine")]))
+    # A layer walked under a small max_file_bytes lacks the files it skipped (here Python
+    # METADATA files): that entry must not answer for the default limit.
+    python, declared = _python_layer()
+    built = build_image(ImageSpec(layers=[Layer.from_dir(ROOTFS / "alpine"), python]))
     cache = LayerCache(tmp_path / "cache")
-    small = LayerLimits(max_file_bytes=installed.stat().st_size - 1)
+    small = LayerLimits(max_file_bytes=64)
     first, layout = analyse(session, built, tmp_path, cache, limits=small)
-    assert first.layers[0].skipped.get("too-large") == 1 and ours(first, {"apk"}) == set()
+    assert first.layers[1].skipped.get("too-large") == len(declared)
+    assert ours(first, {"python"}) == set() and not first.complete
 
     with session.open(f"oci-layout:{layout}:t") as source:
         (second,) = ImageAnalyser(cache).analyse(source)
-    assert [layer.from_cache for layer in second.layers] == [False]
-    assert ours(second, {"apk"}) and second.packages == _cold(session, layout).packages
+    assert [layer.from_cache for layer in second.layers] == [False, False]
+    assert ours(second, {"python"}) and second.packages == _cold(session, layout).packages
+    assert second.complete
     # Each limit keeps its own entry: both runs are now warm.
     with session.open(f"oci-layout:{layout}:t") as source:
         (again,) = ImageAnalyser(cache, SbomOptions(limits=small)).analyse(source)
-    assert [layer.from_cache for layer in again.layers] == [True]
-    assert again.packages == first.packages
+    assert [layer.from_cache for layer in again.layers] == [True, True]
+    assert again.packages == first.packages and again.incomplete == first.incomplete
 
 
 def test_a_corrupt_database_is_an_error_on_the_image_not_a_crash(

@@ -148,7 +148,9 @@ def analyse(
 
 
 def kept(analysis: LayerAnalysis) -> dict[str, bytes]:
-    return {file.path: file.data for file in analysis.kept}
+    """Path -> content, a hard link showing its target's bytes (kept once, as a link)."""
+    data = {file.path: file.data for file in analysis.kept if file.link is None}
+    return {file.path: data[file.link] if file.link else file.data for file in analysis.kept}
 
 
 # -- real layers ---------------------------------------------------------------------------

@@ -182,11 +182,25 @@ def catalog(root: Path) -> tuple[OsRelease | None, list[Package]]:
     packages: list[Package] = []
     for path, data in sorted(files.items()):
         for cataloger in catalogers:
-            if cataloger.wants(path, 0o644, len(data)) is Want.FILE:
+            want = cataloger.wants(path, 0o644, len(data))
+            if want is Want.FILE:
                 kept = cataloger.reduce(path, data)
-                assert kept is not None
-                packages.extend(cataloger.parse(path, kept, os_release))
+            elif want is Want.SNIFF:
+                kept = sniffed(cataloger, path, data)
+            else:
+                continue
+            assert kept is not None
+            packages.extend(cataloger.parse(path, kept, os_release))
     return os_release, packages
+
+
+def sniffed(cataloger: Any, path: str, data: bytes, chunk: int = 4093) -> bytes | None:
+    """What the walker keeps of a streamed file: fed in pieces that split lines anywhere."""
+    sniffer = cataloger.sniffer(path)
+    for start in range(0, len(data), chunk):
+        sniffer.feed(data[start : start + chunk])
+    result: bytes | None = sniffer.finish()
+    return result
 
 
 def syft_name_versions(artifacts: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
@@ -510,7 +524,7 @@ def test_status_parses_fast() -> None:
 )
 def test_wants(path: str, cataloger: str, wanted: bool) -> None:
     chosen = {"dpkg": DpkgCataloger(), "apk": ApkCataloger(), "os": OsReleaseCataloger()}
-    assert (chosen[cataloger].wants(path, 0o644, 1000) is Want.FILE) == wanted
+    assert (chosen[cataloger].wants(path, 0o644, 1000) is not Want.NO) == wanted
     others = [c for name, c in chosen.items() if name != cataloger]
     assert all(c.wants(path, 0o644, 1000) is Want.NO for c in others)
 

@@ -1,7 +1,9 @@
-"""Run a command in a child process and measure what it cost: peak RSS of that child alone.
+"""Run the imagetrust command in a child process and measure its own peak RSS.
 
-``os.wait4`` reports the resources of exactly the child waited for, unlike
-``RUSAGE_CHILDREN``, which keeps the largest child the whole test session ever waited for.
+The figure is the child's ``VmHWM`` (the high-water mark of its own address space), read by
+the child itself as it leaves. ``ru_maxrss`` will not do: a child is forked from the test
+process and keeps the larger of its pre-``exec`` size (the whole pytest process, images
+built in memory included) and its own, so it measured the test, not the command.
 """
 
 from __future__ import annotations
@@ -12,6 +14,22 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+
+_WRAPPER = """
+import os, sys
+code = 1
+try:
+    from imagetrust.cli.main import main
+    code = main(sys.argv[1:])
+finally:
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["_IMAGETRUST_MEASURE_HWM"], "w") as out:
+        out.write(peak)
+    sys.stdout.flush()
+    sys.stderr.flush()
+sys.exit(code)
+"""
 
 
 @dataclass(frozen=True)
@@ -26,30 +44,30 @@ class Measured:
 def run_measured(
     args: list[str], *, env: dict[str, str] | None = None, timeout: float = 300
 ) -> Measured:
-    """Run ``args`` (``imagetrust ...`` runs the CLI of this interpreter) and measure it."""
-    if args[0] == "imagetrust":
-        args = [sys.executable, "-m", "imagetrust.cli.main", *args[1:]]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run ``imagetrust ARGS...`` (``args[0]`` must be ``imagetrust``) and measure it."""
+    if args[0] != "imagetrust":
+        raise ValueError("run_measured runs the imagetrust command")
+    with tempfile.TemporaryDirectory() as scratch:
+        peak_file = os.path.join(scratch, "peak")
+        child_env = {**os.environ, **(env or {}), "_IMAGETRUST_MEASURE_HWM": peak_file}
         started = time.monotonic()
-        process = subprocess.Popen(args, stdout=out, stderr=err, env={**os.environ, **(env or {})})
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
-                break
-            time.sleep(0.02)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.monotonic() - started
-        out.seek(0)
-        err.seek(0)
-        return Measured(
-            process.returncode,
-            out.read().decode(errors="replace"),
-            err.read().decode(errors="replace"),
-            usage.ru_maxrss / 1024,
-            seconds,
+        completed = subprocess.run(
+            [sys.executable, "-c", _WRAPPER, *args[1:]],
+            capture_output=True,
+            env=child_env,
+            timeout=timeout,
+            check=False,
         )
+        seconds = time.monotonic() - started
+        try:
+            with open(peak_file) as handle:
+                peak_mib = int(handle.read().strip()) / 1024
+        except FileNotFoundError:  # killed by a signal: no figure, and no bound met
+            peak_mib = float("inf")
+    return Measured(
+        completed.returncode,
+        completed.stdout.decode(errors="replace"),
+        completed.stderr.decode(errors="replace"),
+        peak_mib,
+        seconds,
+    )

@@ -71,9 +71,19 @@ def sbom(
         )
     _emit(sboms, fmt, state)
     problems = [f"{s.platform}: {e}" for s in sboms for e in s.errors]
-    if problems:
-        for problem in problems[1:]:
+    incomplete = [f"{s.platform}: {reason}" for s in sboms for reason in s.incomplete]
+    for problem in problems:
+        if problem not in incomplete:
             say(f"error: {problem}")
+    if incomplete:
+        for reason in incomplete[:-1]:
+            say(f"incomplete: {reason}")
+        raise SbomProblemsError(
+            f"the SBOM is incomplete: {incomplete[-1]}"
+            + (f" (and {len(incomplete) - 1} more above)" if len(incomplete) > 1 else ""),
+            hint="packages may be missing; the image cannot be assessed until this is fixed",
+        )
+    if problems:
         raise SbomProblemsError(problems[0])
 
 
@@ -116,6 +126,7 @@ def _print_table(item: "ImageSbom") -> None:
         ("packages", str(len(item.packages))),
         ("layers", f"{len(item.layers)} ({cached} from cache)"),
     ]
+    rows.extend(("INCOMPLETE", reason) for reason in item.incomplete)
     if item.facts.runtimes:
         rows.append(
             ("runtimes", ", ".join(f"{k} {v}" for k, v in sorted(item.facts.runtimes.items())))

@@ -20,7 +20,7 @@ from imagetrust.cli.output import (
     stdout_console,
 )
 from imagetrust.cli.state import CliState
-from imagetrust.errors import PolicyViolation, UsageError
+from imagetrust.errors import ImagetrustError, PolicyViolation, UsageError
 
 if TYPE_CHECKING:
     from imagetrust.sbom.models import ImageSbom
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from imagetrust.vulndb.query import DbStatus
     from imagetrust.vulndb.scan import Finding
     from imagetrust.vulndb.severity import Severity
+
+
+class IncompleteScan(ImagetrustError):
+    """The scan was shown, but some package database could not be read (exit 1)."""
 
 
 class FindingsFound(PolicyViolation):
@@ -132,6 +136,20 @@ def _report(
             if number:
                 stdout_console().print()
             _print_table(image)
+    incomplete = [
+        f"{sbom.platform or sbom.reference}: {reason}"
+        for sbom, _ in results
+        for reason in sbom.incomplete
+    ]
+    if incomplete:  # unknown is never clean: whatever was found, the count may be short
+        from imagetrust.cli.output import say
+
+        for reason in incomplete[:-1]:
+            say(f"incomplete: {reason}")
+        raise IncompleteScan(
+            f"the SBOM is incomplete, findings may be missing: {incomplete[-1]}",
+            hint="the image cannot be assessed until every package database can be read",
+        )
     if exit_code and shown_total:
         raise FindingsFound(f"{shown_total} vulnerabilities found", exit_code)
 
@@ -175,6 +193,8 @@ def _image_doc(
         "vulnerabilities": [f.as_dict() for f in shown],
         "counts": totals,
         "errors": list(sbom.errors),
+        "complete": sbom.complete,
+        "incomplete": list(sbom.incomplete),
         "findings_total": len(findings),
     }
 
@@ -194,6 +214,7 @@ def _print_table(image: dict[str, Any]) -> None:
             ("packages", str(len(image["packages"]))),
             ("all", ", ".join(f"{k} {totals['all'][k]}" for k in order)),
             ("fixable", ", ".join(f"{k} {totals['fixable'][k]}" for k in order)),
+            *(("INCOMPLETE", reason) for reason in image["incomplete"]),
         ]
     )
     table = Table(box=None, pad_edge=False)

@@ -22,7 +22,7 @@ from imagetrust.sbom.catalogers.base import Cataloger
 from imagetrust.sbom.catalogers.osrelease import detect_os
 from imagetrust.sbom.layers import ANALYSER_VERSION as WALKER_VERSION
 from imagetrust.sbom.layers import analyse_layer
-from imagetrust.sbom.merge import FileVersion, MergedImage, merge_layers
+from imagetrust.sbom.merge import UNREAD, FileVersion, MergedImage, merge_layers
 from imagetrust.sbom.models import (
     CatalogerError,
     ImageSbom,
@@ -46,8 +46,9 @@ log = logging.getLogger(__name__)
 # Bump when what catalogers keep or how packages are derived changes; part of the cache key.
 # 2: Go build info searched at the ELF writable segment only; 3: unzipped Python eggs
 # (``*.egg/EGG-INFO/PKG-INFO``) wanted, as syft's globs want them; 4: dpkg's file lists
-# (``info/*.list``, distroless ``status.d/*.md5sums``) kept, for owners
-CATALOGERS_VERSION = "4"
+# (``info/*.list``, distroless ``status.d/*.md5sums``) kept, for owners; 5: dpkg and apk
+# databases streamed and reduced to the lines their parsers read
+CATALOGERS_VERSION = "5"
 
 
 _DEFAULT_MAX_FILE_BYTES = LayerLimits().max_file_bytes
@@ -121,7 +122,7 @@ class ImageAnalyser:
         merged = merge_layers(layers)
         files = merged.files()
         os_release = detect_os({path: kept.data for path, kept in files.items()})
-        packages, errors = self._packages(merged, os_release)
+        packages, errors, incomplete = self._packages(merged, os_release)
         counts: dict[str, int] = {}
         for package in packages:
             if package.layer:
@@ -153,6 +154,7 @@ class ImageAnalyser:
             setgid=tuple(sorted(merged.setgid)),
             world_writable=tuple(sorted(merged.world_writable)),
             errors=tuple(errors + warnings),
+            incomplete=tuple(incomplete),
         )
 
     def _layer(self, source: ImageSource, descriptor: Descriptor) -> tuple[LayerAnalysis, bool]:
@@ -208,12 +210,23 @@ class ImageAnalyser:
 
     def _packages(
         self, merged: MergedImage, os_release: OsRelease | None
-    ) -> tuple[list[Package], list[str]]:
+    ) -> tuple[list[Package], list[str], list[str]]:
+        """Packages of the final filesystem; errors; and why the list may be short (a
+        wanted file unread, a database that failed to parse): the SBOM's ``incomplete``."""
         packages: list[Package] = []
         errors: list[str] = []
+        incomplete = [
+            f"{path}: not read ({version.file.data.decode(errors='replace')}; "
+            f"layer {version.layer_digest})"
+            for path, version in sorted(merged.unread().items())
+        ]
         for path in sorted(merged.lineage):
             versions = merged.lineage[path]
             top = versions[-1]
+            if top.file.link is not None:
+                target = merged.lineage.get(top.file.link)
+                if target and target[-1].layer_index == top.layer_index:
+                    continue  # a hard link to a file parsed under its own name: once
             cataloger = self._cataloger(top.file.cataloger)
             if cataloger is None:
                 continue
@@ -221,18 +234,27 @@ class ImageAnalyser:
                 found = cataloger.parse(path, top.file.data, os_release)
             except CatalogerError as exc:
                 errors.append(exc.message)
+                incomplete.append(f"{exc.message} (its packages may be missing)")
                 continue
             except Exception as exc:
                 log.debug("cataloger %s failed on %s", cataloger.name, path, exc_info=True)
                 errors.append(f"{path}: {cataloger.name} cataloger failed: {exc}")
+                incomplete.append(f"{path}: {cataloger.name} cataloger failed")
                 continue
+            implausible = [p for p in found if not _plausible(p)]
+            if implausible:
+                reason = f"{path}: {len(implausible)} package(s) with a name or version over "
+                reason += f"{MAX_IDENTITY} characters, left out"
+                errors.append(reason)
+                incomplete.append(reason)
+                found = [p for p in found if _plausible(p)]
             layers = _attribute(cataloger, path, versions, found, os_release)
             packages.extend(
                 _with_layer(package, layer) for package, layer in zip(found, layers, strict=True)
             )
         packages = self._with_owners(merged, packages)
         packages.sort(key=lambda p: (p.type.value, p.name, p.version, p.architecture or ""))
-        return packages, errors
+        return packages, errors, incomplete
 
     def _with_owners(self, merged: MergedImage, packages: list[Package]) -> list[Package]:
         """Owners from the OS catalogers' file lists, read only when there is a language
@@ -257,6 +279,14 @@ class ImageAnalyser:
         return assign_owners(packages, owned)
 
 
+MAX_IDENTITY = 1024  # characters of a name or version: no real package comes near
+
+
+def _plausible(package: Package) -> bool:
+    """A 262,116-character name (a METADATA header line of 10 MB) is no package."""
+    return len(package.name) <= MAX_IDENTITY and len(package.version) <= MAX_IDENTITY
+
+
 def _identity(package: Package) -> tuple[str, str, str | None]:
     return (package.name, package.version, package.architecture)
 
@@ -279,7 +309,7 @@ def _attribute(
         return [layer_of[_identity(p)] for p in found]
     remaining = set(layer_of)
     for older in reversed(versions[:-1]):
-        if not remaining:
+        if not remaining or older.file.cataloger == UNREAD:
             break
         try:
             present = {_identity(p) for p in cataloger.parse(path, older.file.data, os_release)}

@@ -23,7 +23,7 @@ from typing import Any
 from msgspec.structs import asdict
 
 from imagetrust.fsutil import atomic_write_bytes
-from imagetrust.sbom.models import KeptFile, LayerAnalysis
+from imagetrust.sbom.models import KeptFile, LayerAnalysis, UnreadFile
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ def encode(analysis: LayerAnalysis) -> bytes:
     import zstandard
 
     header = asdict(analysis)
+    header["unread"] = [asdict(item) for item in analysis.unread]
     header["kept"] = [
         {
             "path": k.path,
@@ -96,6 +97,7 @@ def encode(analysis: LayerAnalysis) -> bytes:
             "mode": k.mode,
             "size": k.size,
             "length": len(k.data),
+            "link": k.link,
         }
         for k in analysis.kept
     ]
@@ -110,6 +112,11 @@ def decode(blob: bytes) -> LayerAnalysis:
     import zstandard
 
     try:
+        # A frame that records its size is decompressed to that size whatever
+        # max_output_size says: check it first (a hostile entry could claim gigabytes).
+        declared = zstandard.frame_content_size(blob)
+        if declared > MAX_ENTRY_BYTES:
+            raise ValueError(f"entry of {declared} bytes, over {MAX_ENTRY_BYTES}")
         payload = zstandard.ZstdDecompressor().decompress(blob, max_output_size=MAX_ENTRY_BYTES)
     except zstandard.ZstdError as exc:
         raise ValueError(f"not a zstd frame: {exc}") from None
@@ -132,9 +139,11 @@ def decode(blob: bytes) -> LayerAnalysis:
                 payload[offset:end],
                 int(item["mode"]),
                 int(item["size"]),
+                str(item["link"]) if item.get("link") else None,
             )
         )
         offset = end
     if offset != len(payload):
         raise ValueError("trailing bytes")
-    return LayerAnalysis(**header, kept=kept)
+    unread = [UnreadFile(**item) for item in header.pop("unread", [])]
+    return LayerAnalysis(**header, kept=kept, unread=unread)

@@ -14,8 +14,16 @@ size. Everything in a layer is hostile: unsafe entries are skipped and counted i
   directory; absolute targets stay inside the root), hard links naming such a path;
 - ``hardlink-missing``: hard links to a path no earlier entry of this layer created;
 - ``too-large``: wanted files over ``LayerLimits.max_file_bytes``;
+- ``unread``: hard links to a file the walker had already passed without keeping it
+  (nothing wanted its path), when a cataloger wants the link's path.
 - ``sparse``, ``unknown-type``: GNU sparse files and entry types we do not know (their
   data is skipped; facts are still recorded for sparse files).
+
+Every file a cataloger wanted but could not read (over the size limit, a reducer or sniffer
+that refused it, a hard link whose bytes went by unkept) is listed in
+``LayerAnalysis.unread``: the image's SBOM is then incomplete, never silently short of a
+package database. A hard link to a kept file is kept as a link (``KeptFile.link``), not as
+a second copy of the bytes.
 
 Bounds (``LayerLimits``) and corruption (bad compression, truncation, bad tar checksums)
 stop the layer with ``LayerError``. The caller's stream is always read to its end on
@@ -33,10 +41,17 @@ from imagetrust.oci import media
 from imagetrust.sbom import tarstream
 from imagetrust.sbom.catalogers.base import Cataloger, Want
 from imagetrust.sbom.decompress import CountingReader, Pump, chunks_for, inline, read_head
-from imagetrust.sbom.models import CatalogerError, KeptFile, LayerAnalysis, LayerError, LayerLimits
+from imagetrust.sbom.models import (
+    CatalogerError,
+    KeptFile,
+    LayerAnalysis,
+    LayerError,
+    LayerLimits,
+    UnreadFile,
+)
 
 # Bump when what the walker keeps or records changes: cached analyses are keyed by it.
-ANALYSER_VERSION = "layers-1"
+ANALYSER_VERSION = "layers-2"  # 2: unread files listed, hard links kept as links
 
 # Decompressing on a worker thread (``decompress.Pump``) while this thread parses tar was
 # measured slower, not faster, on the 2-core project machine (bench/layers.py: the GIL
@@ -117,6 +132,7 @@ class _Walk:
         self.limits = limits
         self.reader = reader
         self.kept: dict[str, KeptFile] = {}
+        self.links: dict[str, list[str]] = {}  # kept path -> kept hard links to it
         # A path some cataloger's interest covers is offered to all of them, in order (the
         # first that wants a file gets it); any other path only to those that declare no
         # interest and so must see every file.
@@ -173,7 +189,7 @@ class _Walk:
             if not path:
                 continue  # the root directory itself
             if kept and path in kept:
-                del kept[path]  # a later entry replaces an earlier one at the same path
+                self._replaced(path)  # a later entry replaces an earlier one at that path
             if _WHITEOUT in path and self._whiteout(path):
                 continue
             kind = member.kind
@@ -232,6 +248,14 @@ class _Walk:
         else:
             self.skip("facts-over-limit")
 
+    def _replaced(self, path: str) -> None:
+        """``path`` is about to be replaced: links to it keep the bytes they named."""
+        old = self.kept.pop(path)
+        for link in self.links.pop(path, ()):
+            current = self.kept.get(link)
+            if current is not None and current.link == path:
+                self.kept[link] = replace(current, data=old.data, link=None)
+
     def _hardlink(self, path: str, member: tarstream.Member) -> None:
         target = normalise(member.linkname)
         if target is None or not target:
@@ -244,7 +268,29 @@ class _Walk:
         self.seen.add(path)
         original = self.kept.get(target)
         if original is not None:
-            self.kept[path] = replace(original, path=path)
+            source = original.link or target
+            self.kept[path] = replace(original, path=path, data=b"", link=source)
+            self.links.setdefault(source, []).append(path)
+            return
+        wanting = self._wanting(path, member.mode, member.size)
+        if wanting is not None:  # its bytes went by under another name, unkept
+            self.skip("unread")
+            self._unread(path, wanting, f"a hard link to {target}, which was not kept")
+
+    def _wanting(self, path: str, mode: int, size: int) -> Cataloger | None:
+        """The first cataloger that wants ``path``, or None."""
+        if (
+            path in self.interest_paths
+            or path.startswith(self.interest_prefixes)
+            or path.lower().endswith(self.interest_suffixes)
+        ):
+            catalogers = self.catalogers
+        else:
+            catalogers = self.unfiltered
+        for cataloger in catalogers:
+            if cataloger.wants(path, mode, size) is not Want.NO:
+                return cataloger
+        return None
 
     def _file(self, tar: tarstream.TarReader, path: str, member: tarstream.Member) -> None:
         mode, size = member.mode, member.size
@@ -266,6 +312,11 @@ class _Walk:
             if want is Want.FILE:
                 if size > self.limits.max_file_bytes:
                     self.skip("too-large")
+                    self._unread(
+                        path,
+                        cataloger,
+                        f"{size} bytes, over max_file_bytes ({self.limits.max_file_bytes})",
+                    )
                     return
                 data: bytes | None = cataloger.reduce(path, tar.read())
             else:
@@ -277,9 +328,17 @@ class _Walk:
                 data = sniffer.finish()
         except CatalogerError as exc:
             self.analysis.warnings.append(f"{path}: {cataloger.name}: {exc.reason}")
+            self._unread(path, cataloger, exc.reason)
             return
         if data is not None:
             self.kept[path] = KeptFile(path, cataloger.name, data, mode, size)
+
+    def _unread(self, path: str, cataloger: Cataloger, reason: str) -> None:
+        """Record a wanted file that could not be read, unless it only ever adds detail
+        (a file list: without it an owner is unknown, no package is hidden)."""
+        essential = getattr(cataloger, "essential", None)
+        if essential is None or essential(path):
+            self.analysis.unread.append(UnreadFile(path, cataloger.name, reason))
 
 
 def _pull(

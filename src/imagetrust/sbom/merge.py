@@ -19,8 +19,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from msgspec import Struct, field
+from msgspec.structs import replace
 
 from imagetrust.sbom.models import KeptFile, LayerAnalysis
+
+# The cataloger name of a stand-in for a file a cataloger wanted but could not read: it
+# merges like any file (a later layer may delete or replace it), and one left on top means
+# the image's SBOM is incomplete. Its ``data`` is the reason.
+UNREAD = "<unread>"
 
 
 class FileVersion(Struct, frozen=True):
@@ -38,7 +44,20 @@ class MergedImage(Struct):
     world_writable: dict[str, int] = field(default_factory=dict)
 
     def files(self) -> dict[str, KeptFile]:
-        return {path: versions[-1].file for path, versions in self.lineage.items()}
+        """The readable files of the final filesystem."""
+        return {
+            path: versions[-1].file
+            for path, versions in self.lineage.items()
+            if versions[-1].file.cataloger != UNREAD
+        }
+
+    def unread(self) -> dict[str, FileVersion]:
+        """Files of the final filesystem that a cataloger wanted and could not read."""
+        return {
+            path: versions[-1]
+            for path, versions in self.lineage.items()
+            if versions[-1].file.cataloger == UNREAD
+        }
 
     def visible(self, path: str) -> FileVersion | None:
         versions = self.lineage.get(path)
@@ -76,8 +95,20 @@ def merge_layers(layers: Sequence[LayerAnalysis]) -> MergedImage:
             removed = {path.strip("/") for path in layer.whiteouts}
             for mapping in (merged.lineage, *fact_maps):
                 _apply_deletions(mapping, removed, cleared)
+        linked = any(kept.link for kept in layer.kept)
+        by_path = {kept.path: kept for kept in layer.kept} if linked else {}
         for kept in layer.kept:
+            if kept.link is not None:  # a hard link: the target's bytes, shared, not copied
+                linked_to = by_path.get(kept.link)
+                if linked_to is None:
+                    continue
+                kept = replace(kept, data=linked_to.data)
             merged.lineage.setdefault(kept.path, []).append(FileVersion(index, layer.digest, kept))
+        for item in layer.unread:
+            stand_in = KeptFile(item.path, UNREAD, f"{item.cataloger}: {item.reason}".encode())
+            merged.lineage.setdefault(item.path, []).append(
+                FileVersion(index, layer.digest, stand_in)
+            )
         for target, paths in zip(
             fact_maps, (layer.setuid, layer.setgid, layer.world_writable), strict=True
         ):

@@ -106,6 +106,18 @@ class KeptFile(Struct, frozen=True):
     data: bytes
     mode: int = 0o644
     size: int = 0  # the file's size in the layer, before any reduction
+    # A hard link: the kept file at ``link`` in the same layer holds the bytes (``data`` is
+    # empty), so forty links to one 60 MB database cost one copy, and one parse.
+    link: str | None = None
+
+
+class UnreadFile(Struct, frozen=True):
+    """A file a cataloger wanted and could not read: what it held is unknown, so the
+    image's SBOM is incomplete (never "clean") while the file is in the final image."""
+
+    path: str
+    cataloger: str
+    reason: str
 
 
 class LayerAnalysis(Struct):
@@ -131,6 +143,7 @@ class LayerAnalysis(Struct):
     world_writable: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    unread: list[UnreadFile] = field(default_factory=list)
 
 
 class LayerSummary(Struct, frozen=True):
@@ -173,3 +186,10 @@ class ImageSbom(Struct, frozen=True):
     setgid: tuple[str, ...] = ()
     world_writable: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()  # per-file problems (a corrupt database), named by path
+    # Why the package list may be missing packages (a database over a limit, unreadable or
+    # corrupt): empty when complete. An incomplete SBOM is never taken for a clean image.
+    incomplete: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.incomplete

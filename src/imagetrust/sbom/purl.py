@@ -71,7 +71,10 @@ def os_purl(
     lower = purl_type == "apk"  # the only one of the three whose names are case-folded
     parts = ["pkg:", purl_type, "/"]
     if namespace:
+        # packageurl normalises the namespace twice (building the object, then the string):
+        # '/ x' is ' x' after the first pass and 'x' after the second
         ns = namespace.strip().strip("/")
+        ns = "/".join(seg for seg in ns.split("/") if seg.strip()).strip().strip("/")
         if lower:
             ns = ns.lower()
         segments = [_quote(seg) for seg in ns.split("/") if seg.strip()]

@@ -21,7 +21,7 @@ list, split, as syft does. Decided here: a block without ``V`` is skipped (syft 
 
 from __future__ import annotations
 
-from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
+from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Sniffer, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
 from imagetrust.sbom.owners import FileOwner, canonical_path
 from imagetrust.sbom.purl import apk_purl
@@ -37,7 +37,13 @@ class ApkCataloger(BaseCataloger):
     interest = PathInterest(paths=INSTALLED_PATHS)
 
     def wants(self, path: str, mode: int, size: int) -> Want:
-        return Want.FILE if path in INSTALLED_PATHS else Want.NO
+        # streamed and reduced: no size limit, and checksums and padding are not kept
+        return Want.SNIFF if path in INSTALLED_PATHS else Want.NO
+
+    def sniffer(self, path: str) -> Sniffer:
+        from imagetrust.sbom.catalogers.reduce import ApkInstalledReducer  # only when walking
+
+        return ApkInstalledReducer(path)
 
     def parse(self, path: str, data: bytes, os_release: OsRelease | None) -> list[Package]:
         return parse_apk_installed(path, data, os_release)

@@ -43,7 +43,7 @@ of 711 packages parses in a few milliseconds.
 
 from __future__ import annotations
 
-from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Want
+from imagetrust.sbom.catalogers.base import BaseCataloger, PathInterest, Sniffer, Want
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
 from imagetrust.sbom.owners import MARKER, FileOwner, kept_paths, reduce_file_list
 from imagetrust.sbom.purl import deb_purl
@@ -73,11 +73,21 @@ class DpkgCataloger(BaseCataloger):
     interest = PathInterest(paths=frozenset({STATUS}), prefixes=(STATUS_D,), suffixes=(".list",))
 
     def wants(self, path: str, mode: int, size: int) -> Want:
-        if path == STATUS or is_file_list(path):
+        if is_file_list(path):
             return Want.FILE
-        if _in(STATUS_D, path) and not path.endswith(".md5sums"):
-            return Want.FILE
+        if path == STATUS or _in(STATUS_D, path):
+            return Want.SNIFF  # streamed and reduced: no size limit, no padding kept
         return Want.NO
+
+    def sniffer(self, path: str) -> Sniffer:
+        from imagetrust.sbom.catalogers.reduce import Dpkg822Reducer  # only when walking
+
+        return Dpkg822Reducer(path)
+
+    def essential(self, path: str) -> bool:
+        """A database must be read for the SBOM to be whole; a file list only names
+        owners (without it a language package is matched on its own: nothing is hidden)."""
+        return not is_file_list(path)
 
     def reduce(self, path: str, data: bytes) -> bytes | None:
         if not is_file_list(path):

@@ -262,6 +262,7 @@ def build_bom(sbom: ImageSbom, *, tool_version: str, now: datetime) -> Bom:
             [
                 ("sbom:analyserVersion", sbom.analyser_version),
                 *(("sbom:error", error) for error in sbom.errors),
+                *(("sbom:incomplete", reason) for reason in sbom.incomplete),
             ]
         ),
     )

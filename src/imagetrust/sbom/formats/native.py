@@ -216,6 +216,8 @@ def to_native(sbom: ImageSbom) -> dict[str, Any]:
         "setgid": list(sbom.setgid),
         "world_writable": list(sbom.world_writable),
         "errors": list(sbom.errors),
+        "complete": sbom.complete,
+        "incomplete": list(sbom.incomplete),
     }
 
 
@@ -360,4 +362,5 @@ def from_native(data: Any) -> ImageSbom:
         setgid=_strs(doc, "setgid"),
         world_writable=_strs(doc, "world_writable"),
         errors=_strs(doc, "errors"),
+        incomplete=_strs(doc, "incomplete") if "incomplete" in doc else (),
     )

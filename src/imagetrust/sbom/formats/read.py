@@ -24,6 +24,8 @@ from imagetrust.sbom.models import (
 )
 from imagetrust.sbom.purl import golang_module, split_source_rpm, with_epoch
 
+INCOMPLETE_PROP = "imagetrust:sbom:incomplete"  # CycloneDX: one metadata property a reason
+INCOMPLETE_PREFIX = f"{INCOMPLETE_PROP}: "  # SPDX: one document annotation a reason
 OWNERSHIP = "ownership-by-file-overlap"  # the SPDX relationship comment syft and we write
 
 MAX_SBOM_BYTES = 512 << 20
@@ -181,7 +183,11 @@ def _trivy_source_version(props: dict[str, str]) -> str | None:
 
 
 def _sbom(
-    reference: str, digest: str, os_release: OsRelease | None, packages: list[Package]
+    reference: str,
+    digest: str,
+    os_release: OsRelease | None,
+    packages: list[Package],
+    incomplete: tuple[str, ...] = (),
 ) -> ImageSbom:
     return ImageSbom(
         reference=reference,
@@ -194,6 +200,7 @@ def _sbom(
         packages=tuple(packages),
         layers=(),
         facts=ImageFacts(None, (), (), {}, {}),
+        incomplete=incomplete,
     )
 
 
@@ -230,7 +237,12 @@ def _from_cyclonedx(doc: dict[str, Any], where: str) -> ImageSbom:
     image = image if isinstance(image, dict) else {}
     reference = str(image.get("name") or where)
     digest = str(image.get("version") or "")
-    return _sbom(reference, digest, os_release or _os_from_purls(purls), packages)
+    incomplete = tuple(
+        str(p.get("value"))
+        for p in metadata.get("properties") or []
+        if isinstance(p, dict) and p.get("name") == INCOMPLETE_PROP
+    )
+    return _sbom(reference, digest, os_release or _os_from_purls(purls), packages, incomplete)
 
 
 def _from_spdx(doc: dict[str, Any], where: str) -> ImageSbom:
@@ -281,4 +293,12 @@ def _from_spdx(doc: dict[str, Any], where: str) -> ImageSbom:
                 if package is not None:
                     packages.append(package)
                     purls.append(locator)
-    return _sbom(str(doc.get("name") or where), "", os_release or _os_from_purls(purls), packages)
+    incomplete = tuple(
+        comment[len(INCOMPLETE_PREFIX) :]
+        for note in doc.get("annotations") or []
+        if isinstance(note, dict)
+        and isinstance(comment := note.get("comment"), str)
+        and comment.startswith(INCOMPLETE_PREFIX)
+    )
+    name = str(doc.get("name") or where)
+    return _sbom(name, "", os_release or _os_from_purls(purls), packages, incomplete)

@@ -44,7 +44,7 @@ from imagetrust.sbom.formats.native import (
     spdx_expression,
     utc_seconds,
 )
-from imagetrust.sbom.formats.read import OWNERSHIP
+from imagetrust.sbom.formats.read import INCOMPLETE_PREFIX, OWNERSHIP
 from imagetrust.sbom.models import ImageSbom, OsRelease, Package
 
 SPDX_VERSION = "SPDX-2.3"
@@ -220,6 +220,18 @@ def build_document(sbom: ImageSbom, *, tool_version: str, now: datetime) -> dict
     comment = f"imagetrust analyser {sbom.analyser_version}; platform {sbom.platform}"
     if sbom.errors:
         comment += "; problems: " + "; ".join(sbom.errors)
+    created = utc_seconds(now).strftime("%Y-%m-%dT%H:%M:%SZ")
+    extra: dict[str, Any] = {}
+    if sbom.incomplete:  # one annotation per reason, so readers (ours too) can list them
+        extra["annotations"] = [
+            {
+                "annotationDate": created,
+                "annotationType": "OTHER",
+                "annotator": f"Tool: imagetrust-{tool_version}",
+                "comment": INCOMPLETE_PREFIX + reason,
+            }
+            for reason in sbom.incomplete
+        ]
     return {
         "spdxVersion": SPDX_VERSION,
         "dataLicense": "CC0-1.0",
@@ -228,11 +240,12 @@ def build_document(sbom: ImageSbom, *, tool_version: str, now: datetime) -> dict
         "documentNamespace": _namespace(sbom),
         "creationInfo": {
             "creators": [f"Tool: imagetrust-{tool_version}"],
-            "created": utc_seconds(now).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created": created,
             "comment": comment,
         },
         "packages": packages,
         "relationships": relationships,
+        **extra,
     }
 
 
