@@ -113,11 +113,35 @@ class Target(Struct, frozen=True):
         }
 
 
+def pick_platforms(
+    platforms: list[PlatformEntry], request: ResolveRequest
+) -> tuple[list[PlatformEntry], list[str]]:
+    """The wanted entries, and the wanted platforms the image does not have.
+
+    As for one image (``oci.image``): an exact variant beats one filled in from arm's
+    defaults, and each wanted platform takes one entry.
+    """
+    linux = [p for p in platforms if p.platform.os == "linux"]
+    if request.selection.all:
+        return linux, ([] if linux else ["linux/*"])
+    picked: list[PlatformEntry] = []
+    missing: list[str] = []
+    for wanted in request.selection.platforms:
+        matches = [p for p in linux if p.platform.matches(wanted)]
+        exact = [p for p in matches if p.platform.variant == wanted.variant]
+        chosen = (exact or matches)[:1]
+        if not chosen:
+            missing.append(str(wanted))
+        elif chosen[0] not in picked:
+            picked.append(chosen[0])
+    return picked, missing
+
+
 class NotCovered(Struct, frozen=True):
     item: str
     platform: str
     reason: str
-    digest: str | None = None
+    digest: str | None = None  # the top digest the tag names, when known
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -37,6 +37,7 @@ from imagetrust.resolve.models import (
     ResolveRequest,
     TagRef,
     Target,
+    pick_platforms,
 )
 from imagetrust.store.tags import TAG_ITSELF, observe_digest
 
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from imagetrust.store.database import Store
 
 Progress = Callable[[int, int], None]  # (tags done, tags in all)
+WINDOWS_NOT_COVERED = "Windows images are not analysed"
 
 
 class _Resolved(Struct):
@@ -236,26 +238,6 @@ def _record(store: Store, resolved: list[_Resolved], now: datetime) -> None:
             failpoint("resolve.commit")
 
 
-def _pick_platforms(
-    platforms: list[PlatformEntry], request: ResolveRequest
-) -> tuple[list[PlatformEntry], list[str]]:
-    """The wanted entries, and the wanted platforms the image does not have."""
-    linux = [p for p in platforms if p.platform.os == "linux"]
-    if request.selection.all:
-        return linux, ([] if linux else ["linux/*"])
-    picked: list[PlatformEntry] = []
-    missing: list[str] = []
-    for wanted in request.selection.platforms:
-        matches = [p for p in linux if p.platform.matches(wanted)]
-        exact = [p for p in matches if p.platform.variant == wanted.variant]
-        chosen = (exact or matches)[:1]
-        if not chosen:
-            missing.append(str(wanted))
-        elif chosen[0] not in picked:
-            picked.append(chosen[0])
-    return picked, missing
-
-
 def _join(resolved: list[_Resolved], request: ResolveRequest, resolution: Resolution) -> None:
     """Tags sharing a digest become one target; platforms picked; the rest not covered."""
     groups: dict[str, list[_Resolved]] = {}
@@ -272,14 +254,9 @@ def _join(resolved: list[_Resolved], request: ResolveRequest, resolution: Resolu
             for entry in known.platforms:
                 if entry.platform.os == "windows":
                     resolution.not_covered.append(
-                        NotCovered(
-                            str(tags[0]),
-                            str(entry.platform),
-                            "Windows images are not analysed",
-                            entry.digest,
-                        )
+                        NotCovered(str(tags[0]), str(entry.platform), WINDOWS_NOT_COVERED, digest)
                     )
-            picked, missing = _pick_platforms(known.platforms, request)
+            picked, missing = pick_platforms(known.platforms, request)
             available = ", ".join(str(p.platform) for p in known.platforms) or "none"
             for platform in missing:
                 resolution.not_covered.append(
