@@ -4,6 +4,7 @@ the replayed Hub, the real Alpine package database and the demo's real advisorie
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def run(
 
 
 def store(home: Path) -> Store:
-    return Store.open(f"sqlite:///{home / 'imagetrust.db'}")
+    return Store.open(os.environ.get("IMAGETRUST_DB_URL") or f"sqlite:///{home / 'imagetrust.db'}")
 
 
 def results(home: Path) -> dict[tuple[str, str], Any]:
@@ -102,8 +103,13 @@ def test_a_run_analyses_each_image_once_and_a_rerun_only_asks_heads(
 
 
 def test_a_changed_database_rematches_stored_sboms_without_a_download(
-    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("IMAGETRUST_DB_URL", store_url)  # SQLite and PostgreSQL
     home = tmp_path / "home"
     code, _, err = run(world, home, capsys, "--jobs", "1")
     assert code == 0, err
@@ -215,3 +221,42 @@ def test_workers_fetch_and_analyse_a_shared_base_layer_once_per_run_and_once_eve
     assert (doc["images"]["new"], doc["images"]["unchanged"]) == (1, 3)
     fetched = [r.path.rsplit("/", 1)[-1] for r in world.requests("GET", "blobs")]
     assert base not in fetched and extra.layers[1].digest in fetched
+
+
+def test_a_rate_limited_image_fails_alone_and_the_next_run_gets_it(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.services.registry import Fault
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("IMAGETRUST_HTTP_RETRIES", "0")  # 429 after the (no) retries
+    web = world.platform_digest("web")
+    world.proxy.add(
+        Fault(f"GET .*/manifests/{web}", times=None, status=429, headers={"Retry-After": "0"})
+    )
+    code, first, _ = run(world, home, capsys, "--jobs", "1")
+    assert code == 1
+    assert (first["images"]["new"], first["images"]["failed"]) == (2, 1)
+    [failure] = first["failures"]
+    assert failure["image"] == f"{world.name('web')}:latest" and "429" in failure["reason"]
+    world.proxy.faults.clear()
+    code, second, err = run(world, home, capsys, "--jobs", "1")
+    assert code == 0, err
+    assert (second["images"]["new"], second["images"]["unchanged"]) == (1, 2)
+
+
+def test_one_run_at_a_time_per_store(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from imagetrust.pipeline.run import RUN_LOCK
+    from imagetrust.store.locks import exclusive
+
+    home = tmp_path / "home"
+    with store(home) as opened, exclusive(opened, RUN_LOCK, timeout=0):
+        code = main(world.run_args(home, "--jobs", "1"))
+    err = capsys.readouterr().err
+    assert code == 1 and "another `imagetrust run` is working on this store" in err
+    assert world.proxy.log == []  # it asked nothing of anyone

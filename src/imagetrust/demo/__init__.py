@@ -106,10 +106,11 @@ def _steps(
 
     clock = ctx.clock
     _catalog_step(store, ctx, result.out_dir, step)
+    _resolve_step(store, ctx, result.out_dir, step)
     images = _images_step(ctx, result.out_dir, step)
     sboms = _sbom_step(ctx, images, result.out_dir, step)
     _scan_step(store, ctx, sboms, result.out_dir, step)
-    # Later stages (resolve, evaluate, report) add steps here.
+    # Later stages (evaluate, report) add steps here.
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "kind": "demo-summary",
@@ -163,6 +164,42 @@ def _catalog_step(
     listing = "; ".join(f"{state}: {', '.join(names)}" for state, names in sorted(states.items()))
     step("catalog", f"snapshot #{refreshed.snapshot.id} of {len(entries)} repositories ({listing})")
     step("catalog.json", f"wrote {path}")
+
+
+def _resolve_step(
+    store: Store, ctx: PipelineContext, out_dir: Path, step: Callable[[str, str], None]
+) -> None:
+    """The latest tag of each image the Hub recording lists, to digests; writes resolve.json.
+
+    The recording gives every digest, so this asks no registry (the demo stays offline).
+    """
+    from imagetrust.oci.image import PlatformSelection
+    from imagetrust.oci.sources import OciSession
+    from imagetrust.resolve.models import ResolveRequest
+    from imagetrust.resolve.resolver import resolve
+
+    request = ResolveRequest(
+        selection=PlatformSelection.parse("all"),
+        repositories=("alpine", "debian", "nginx", "node", "python"),
+    )
+    with OciSession(ctx.settings) as session:
+        resolution = resolve(store, request, session, now=ctx.clock.now())
+    platforms = sum(len(target.platforms) for target in resolution.targets)
+    step(
+        "resolve",
+        f"{resolution.tags} latest tags -> {len(resolution.targets)} images, {platforms} "
+        f"linux platforms; {len(resolution.not_covered)} not covered (Windows), "
+        "digests from the Hub listing: no registry asked",
+    )
+    document = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "kind": "resolution",
+        "request": request.as_parameters(),
+        **resolution.as_dict(),
+    }
+    path = out_dir / "resolve.json"
+    atomic_write_text(path, json.dumps(document, indent=2) + "\n")
+    step("resolve.json", f"wrote {path}")
 
 
 def _images_step(

@@ -338,7 +338,7 @@ class Engine:
             self.counters.layers_cached += 1
             future = _done(LayerOutcome(digest, 0))
         elif isinstance(work.target.reference, ImageReference):
-            task = LayerTask(str(work.target.reference), descriptor.to_json())
+            task = LayerTask(work.target.reference, descriptor)
             future = self._submit(task)
         else:  # a local layout or archive: read here, from the source already open
             future = _done(self._local_layer(source, descriptor))
@@ -352,6 +352,8 @@ class Engine:
             return self._pool().submit(analyse_layer, task)
         except BrokenProcessPool:  # a worker died (killed for memory?): start new ones
             log.warning("a worker process died; starting new workers")
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
             return self._pool().submit(analyse_layer, task)
 
@@ -369,8 +371,14 @@ class Engine:
 
     def _finish(self, item: _InFlight) -> None:
         work = item.work
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
-            outcomes = [future.result() for future in item.futures]
+            try:
+                outcomes = [future.result() for future in item.futures]
+            except BrokenProcessPool:
+                limit = f" (is {self.memory_mb} MiB enough?)" if self.memory_mb else ""
+                raise OciError(f"a worker process died analysing a layer{limit}") from None
             errors = [o.error for o in outcomes if o.error]
             if errors:
                 raise OciError(errors[0])

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from msgspec import Struct
 
 from imagetrust.errors import ImagetrustError
+from imagetrust.oci.models import Descriptor
+from imagetrust.oci.reference import ImageReference
 
 if TYPE_CHECKING:
     from imagetrust.config import Settings
@@ -36,8 +38,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 class LayerTask(Struct, frozen=True):
-    reference: str  # the image it belongs to, by digest (where to read the blob from)
-    descriptor: dict[str, Any]  # the layer's descriptor, as JSON
+    reference: ImageReference  # the image it belongs to, by digest (where the blob is)
+    descriptor: Descriptor  # the layer
 
 
 class LayerOutcome(Struct, frozen=True):
@@ -63,14 +65,12 @@ class _Worker:
         self.memory_mb = memory_mb
 
     def analyse(self, task: LayerTask) -> LayerOutcome:
-        from imagetrust.oci.models import Descriptor
-        from imagetrust.oci.reference import parse_reference
         from imagetrust.sbom.analyse import ImageAnalyser, SbomOptions
 
-        descriptor = Descriptor.from_json(task.descriptor, where=task.reference)
+        descriptor = task.descriptor
         try:
             analyser = ImageAnalyser(self.cache, SbomOptions(limits=self.limits))
-            with self.session.open(parse_reference(task.reference)) as source:
+            with self.session.open(task.reference) as source:
                 _, cached = analyser.layer(source, descriptor)
         except ImagetrustError as exc:
             return LayerOutcome(descriptor.digest, 0, exc.message)
