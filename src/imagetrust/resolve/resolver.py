@@ -39,7 +39,7 @@ from imagetrust.resolve.models import (
     Target,
     pick_platforms,
 )
-from imagetrust.store.tags import TAG_ITSELF, observe_digest
+from imagetrust.store.tags import TAG_ITSELF, Observation, observe_digests
 
 if TYPE_CHECKING:
     from imagetrust.oci.sources import OciSession
@@ -218,23 +218,17 @@ def _record(store: Store, resolved: list[_Resolved], now: datetime) -> None:
             repository_id = upsert_repository(
                 conn, name, now=now, registry=registry, namespace=namespace
             )
+            by_source: dict[str, list[Observation]] = {}
             for item in items:
                 assert item.image is not None and item.image.tag is not None
                 tag = item.image.tag
-                observe_digest(
-                    conn, repository_id, tag, TAG_ITSELF, item.digest, now=now, source=item.source
-                )
-                for entry in item.platforms:
-                    if entry.digest:
-                        observe_digest(
-                            conn,
-                            repository_id,
-                            tag,
-                            str(entry.platform),
-                            entry.digest,
-                            now=now,
-                            source=item.source,
-                        )
+                seen = by_source.setdefault(item.source, [])
+                seen.append(Observation(tag, TAG_ITSELF, item.digest))
+                seen += [
+                    Observation(tag, str(e.platform), e.digest) for e in item.platforms if e.digest
+                ]
+            for source, observations in sorted(by_source.items()):
+                observe_digests(conn, repository_id, observations, now=now, source=source)
             failpoint("resolve.commit")
 
 

@@ -3,7 +3,8 @@
 Tags move (``python:3.12`` gets a new digest with every rebuild), and evidence, diffs and
 trends need to know which digest a tag named when a verdict was made. Observations are
 kept as spans: a new row when a (repository, tag, platform) is seen with a digest other
-than its latest row's, otherwise the latest row's ``last_seen`` moves on. So the history
+than its latest row's (the newest one written), otherwise that row's ``last_seen`` moves
+on. So the history
 is exact about every change that was observed and grows with changes, not with runs.
 
 Platform ``*`` is the tag's own manifest (an index for multi-platform images); the other
@@ -14,11 +15,12 @@ store, beside ``repositories``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from imagetrust.store.schema import repositories, tag_history
 
@@ -43,6 +45,12 @@ def platform_key(os_name: str | None, architecture: str | None, variant: str | N
     return "/".join(p for p in (os_name, architecture, variant) if p)
 
 
+class Observation(NamedTuple):
+    tag: str
+    platform: str
+    digest: str
+
+
 def observe_digest(
     conn: Connection,
     repository_id: int,
@@ -54,28 +62,64 @@ def observe_digest(
     source: str,
 ) -> None:
     """Record that ``tag`` (for ``platform``) named ``digest`` at ``now``."""
-    h = tag_history
-    latest = conn.execute(
-        select(h.c.id, h.c.digest, h.c.last_seen)
-        .where(h.c.repository_id == repository_id, h.c.tag == tag, h.c.platform == platform)
-        .order_by(h.c.first_seen.desc(), h.c.id.desc())
-        .limit(1)
-    ).first()
-    if latest is not None and latest.digest == digest:
-        if now > latest.last_seen:
-            conn.execute(update(h).where(h.c.id == latest.id).values(last_seen=now))
-        return
-    conn.execute(
-        insert(h).values(
-            repository_id=repository_id,
-            tag=tag,
-            platform=platform,
-            digest=digest,
-            source=source,
-            first_seen=now,
-            last_seen=now,
-        )
+    observe_digests(
+        conn, repository_id, [Observation(tag, platform, digest)], now=now, source=source
     )
+
+
+def observe_digests(
+    conn: Connection,
+    repository_id: int,
+    observations: Iterable[Observation],
+    *,
+    now: datetime,
+    source: str,
+) -> None:
+    """Record many observations of one repository: one query for the spans they extend.
+
+    A catalog refresh observes every Hub tag of every repository (tens of thousands of
+    (tag, platform) pairs); asking the store about each one would make it the slow part.
+    """
+    h = tag_history
+    wanted = {(o.tag, o.platform): o.digest for o in observations}
+    if not wanted:
+        return
+    newest = (
+        select(func.max(h.c.id))
+        .where(h.c.repository_id == repository_id)
+        .group_by(h.c.tag, h.c.platform)
+    )
+    latest = {
+        (row.tag, row.platform): row
+        for row in conn.execute(
+            select(h.c.id, h.c.tag, h.c.platform, h.c.digest, h.c.last_seen).where(
+                h.c.id.in_(newest)
+            )
+        )
+    }
+    touch: list[int] = []
+    fresh: list[dict[str, Any]] = []
+    for (tag, platform), digest in wanted.items():
+        row = latest.get((tag, platform))
+        if row is not None and row.digest == digest:
+            if now > row.last_seen:
+                touch.append(int(row.id))
+            continue
+        fresh.append(
+            {
+                "repository_id": repository_id,
+                "tag": tag,
+                "platform": platform,
+                "digest": digest,
+                "source": source,
+                "first_seen": now,
+                "last_seen": now,
+            }
+        )
+    for start in range(0, len(touch), 500):
+        conn.execute(update(h).where(h.c.id.in_(touch[start : start + 500])).values(last_seen=now))
+    if fresh:
+        conn.execute(insert(h), fresh)
 
 
 def _observation(row: Row[Any]) -> TagObservation:
