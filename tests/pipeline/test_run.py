@@ -260,3 +260,18 @@ def test_one_run_at_a_time_per_store(
     err = capsys.readouterr().err
     assert code == 1 and "another `imagetrust run` is working on this store" in err
     assert world.proxy.log == []  # it asked nothing of anyone
+
+
+def test_a_worker_over_its_memory_cap_fails_its_images_not_the_run(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 1 MiB of address space: the worker cannot even finish starting. Every image that
+    # needs a layer fails with a reason naming the cap; the run ends and says so.
+    home = tmp_path / "home"
+    code, doc, _ = run(world, home, capsys, "--jobs", "2", "--worker-memory", "1")
+    assert code == 1
+    assert doc["images"]["failed"] == 3 and doc["images"]["new"] == 0
+    assert all("1 MiB" in failure["reason"] for failure in doc["failures"])
+    code, doc, err = run(world, home, capsys, "--jobs", "2")
+    assert code == 0, err
+    assert doc["images"]["new"] == 3
