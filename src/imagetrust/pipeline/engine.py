@@ -258,6 +258,15 @@ class Engine:
         and the wanted ones join the front of the queue (or are matched from the store).
         """
         source = self.session.open(work.target.reference)
+        try:
+            return self._open_image(work, source, pending)
+        except BaseException:
+            source.close()
+            raise
+
+    def _open_image(
+        self, work: ImageWork, source: ImageSource, pending: deque[ImageWork]
+    ) -> _InFlight | None:
         if work.needs_index:
             image = self._read_index(work, source, pending)
             if image is None:
