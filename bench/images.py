@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from imagetrust.oci import media
-from imagetrust.oci.builder import (
+from imagetrust.oci.models import Descriptor
+from imagetrust.testkit.builder import (
     AMD64,
     DEFAULT_CREATED,
     DEFAULT_ENV,
@@ -45,7 +46,6 @@ from imagetrust.oci.builder import (
     BuiltImage,
     write_oci_layout,
 )
-from imagetrust.oci.models import Descriptor
 
 CACHE_ENV = "IMAGETRUST_BENCH_CACHE"
 DEFAULT_CACHE = Path("/var/cache/imagetrust-bench")

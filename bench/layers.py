@@ -52,7 +52,7 @@ def sha256_of(path: Path) -> str:
 
 def build_layer(out: Path, mib: int) -> None:
     """A tar of /usr/lib (60 %) and /usr/share (40 %) up to ``mib`` MiB of file data."""
-    from imagetrust.oci.builder import compress
+    from imagetrust.testkit.builder import compress
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tar_path = out.with_suffix("")

@@ -25,7 +25,7 @@ from pathlib import Path
 # What a warm ``imagetrust sbom REF --format json`` imports before and around its work (the
 # command line, the OCI layout reader, the analyser, the cache, the native format).
 _WARM_IMPORTS = (
-    "import imagetrust.cli.app, imagetrust.cli.analysis, imagetrust.config, "
+    "import imagetrust.cli.app, imagetrust.pipeline.analysis, imagetrust.config, "
     "imagetrust.oci.sources, imagetrust.oci.image, imagetrust.sbom.analyse, "
     "imagetrust.sbom.cache, imagetrust.sbom.formats.native, imagetrust.sbom.catalogers.dpkg"
 )

@@ -36,6 +36,20 @@ def test_demo_runs_every_stage_and_is_repeatable(tmp_path: Path, store_url: str)
     assert catalog["kind"] == "catalog" and catalog["snapshot"]["sources"]["hub"].startswith(
         "recording:"
     )
+    # Resolve: the latest tags from the recording's digests (no registry asked); python's
+    # Windows image is listed as not covered.
+    resolution = json.loads((tmp_path / "out" / "resolve.json").read_text())
+    recorded = json.loads((DEMO_DATA / "hub/tags/python/page-1.json").read_text())["results"]
+    latest = next(tag for tag in recorded if tag["name"] == "latest")
+    python = next(t for t in resolution["targets"] if t["tags"] == ["python:latest"])
+    assert python["digest"] == latest["digest"] and python["source"] == "hub"
+    assert {p["platform"] for p in python["platforms"]} == {
+        "/".join(filter(None, (i["os"], i["architecture"], i["variant"])))
+        for i in latest["images"]
+        if i["os"] == "linux"
+    }
+    assert [n["platform"] for n in resolution["not_covered"]] == ["windows/amd64"]
+    assert resolution["problems"] == []
     inspections = json.loads((tmp_path / "out" / "images.json").read_text())
     assert inspections["kind"] == "image-inspections"
     by_ref = {doc["reference"].rsplit(":", 1)[-1]: doc for doc in inspections["images"]}

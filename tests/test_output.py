@@ -83,7 +83,7 @@ def test_escape_sequences_and_markup_in_an_image_are_shown_inert(
     """A package whose name retitles the terminal, clears it and plants a hyperlink: the
     table shows the characters, the terminal receives none of them."""
     from imagetrust.cli.main import main
-    from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
+    from imagetrust.testkit.builder import ImageSpec, Layer, build_image, write_oci_layout
 
     name = "evil\x1b]0;pwned\x07\x1b[2J\u202epkg"
     version = "1.0[link=http://attacker.example]x[/link]"

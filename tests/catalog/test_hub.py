@@ -28,11 +28,11 @@ from imagetrust.catalog.hub import (
     Secret,
     parse_repositories_page,
 )
-from imagetrust.catalog.hub_recording import bundled_recording, load_recording
 from imagetrust.catalog.models import CatalogError
 from imagetrust.config import HttpSettings
 from imagetrust.errors import ConfigError
 from imagetrust.http import RateLimitedError, RetryPolicy, WaitBudget, build_client
+from imagetrust.testkit.hub_recording import bundled_recording, load_recording
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "hub"
 REPOS = "/v2/namespaces/library/repositories"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from imagetrust.oci.builder import Built, ImageSpec, Layer, build_image, build_multiplatform
-from imagetrust.oci.push import push
 from imagetrust.oci.sources import OciSession
+from imagetrust.testkit.builder import Built, ImageSpec, Layer, build_image, build_multiplatform
+from imagetrust.testkit.push import push
 from tests.services.registry import RegistryServer
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rootfs"

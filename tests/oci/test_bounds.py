@@ -17,7 +17,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from imagetrust.oci import media
-from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
+from imagetrust.testkit.builder import ImageSpec, Layer, build_image, write_oci_layout
 from tests.services.measure import run_measured
 
 MIB = 1 << 20

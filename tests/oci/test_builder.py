@@ -12,7 +12,8 @@ from pathlib import Path
 import zstandard
 
 from imagetrust.oci import media
-from imagetrust.oci.builder import (
+from imagetrust.oci.models import ImageConfig, ImageIndex, ImageManifest, parse_manifest
+from imagetrust.testkit.builder import (
     ARM64,
     ImageSpec,
     Layer,
@@ -22,7 +23,6 @@ from imagetrust.oci.builder import (
     write_docker_archive,
     write_oci_layout,
 )
-from imagetrust.oci.models import ImageConfig, ImageIndex, ImageManifest, parse_manifest
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rootfs"
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from imagetrust.http import HttpError, RateLimitedError, WaitBudget
-from imagetrust.oci.builder import ImageSpec, Layer, build_image
 from imagetrust.oci.image import load_image
 from imagetrust.oci.sources import OciSession
+from imagetrust.testkit.builder import ImageSpec, Layer, build_image
 from tests.oci.conftest import SleepRecorder
 from tests.oci.helpers import publish, sha, single
 from tests.services.registry import Fault, FaultProxy, RegistryServer

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from imagetrust.cli.main import main
-from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
+from imagetrust.testkit.builder import ImageSpec, Layer, build_image, write_oci_layout
 from tests.oci.helpers import FIXTURES, multiplatform, publish
 from tests.services.registry import RegistryServer
 

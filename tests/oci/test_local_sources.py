@@ -11,15 +11,6 @@ from pathlib import Path
 import pytest
 
 from imagetrust.oci import media
-from imagetrust.oci.builder import (
-    ARM64,
-    ImageSpec,
-    Layer,
-    build_image,
-    build_multiplatform,
-    write_docker_archive,
-    write_oci_layout,
-)
 from imagetrust.oci.errors import (
     DigestMismatchError,
     NotFoundError,
@@ -28,6 +19,15 @@ from imagetrust.oci.errors import (
 )
 from imagetrust.oci.image import PlatformSelection, load_image
 from imagetrust.oci.sources import DockerArchiveSource, OciLayoutSource, OciSession
+from imagetrust.testkit.builder import (
+    ARM64,
+    ImageSpec,
+    Layer,
+    build_image,
+    build_multiplatform,
+    write_docker_archive,
+    write_oci_layout,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rootfs"
 

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imagetrust.oci import media
-from imagetrust.oci.builder import ImageSpec, Layer, build_image
 from imagetrust.oci.errors import OciError
 from imagetrust.oci.models import ImageConfig, ImageIndex, ImageManifest, parse_manifest
+from imagetrust.testkit.builder import ImageSpec, Layer, build_image
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),

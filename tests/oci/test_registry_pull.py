@@ -8,13 +8,13 @@ import pytest
 
 from imagetrust.config import RegistrySettings, Settings
 from imagetrust.oci import media
-from imagetrust.oci.builder import ARM64, ImageSpec, Layer, build_image, build_index
 from imagetrust.oci.client import registry_base_url
 from imagetrust.oci.errors import DigestMismatchError, NotFoundError, PlatformNotFoundError
 from imagetrust.oci.image import PlatformSelection, load_image
 from imagetrust.oci.models import Platform
 from imagetrust.oci.reference import parse_image_reference
 from imagetrust.oci.sources import OciSession, RegistrySource
+from imagetrust.testkit.builder import ARM64, ImageSpec, Layer, build_image, build_index
 from tests.oci.helpers import flip_byte, multiplatform, publish, sha, single
 from tests.services.registry import RegistryServer
 

@@ -33,7 +33,6 @@ from spdx_tools.spdx.model.document import Document
 from spdx_tools.spdx.parser.json import json_parser
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
 from imagetrust.sbom.formats.cyclonedx import to_cyclonedx_json
 from imagetrust.sbom.formats.native import from_native, to_native
 from imagetrust.sbom.formats.spdx import to_spdx_json
@@ -46,6 +45,7 @@ from imagetrust.sbom.models import (
     PackageType,
     SbomError,
 )
+from imagetrust.testkit.builder import ImageSpec, Layer, build_image, write_oci_layout
 
 NOW = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 TOOL = "0.1.0"

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from imagetrust.config import Settings
-from imagetrust.oci.builder import Built, ImageSpec, Layer, build_image, write_oci_layout
 from imagetrust.oci.errors import OciError
 from imagetrust.oci.image import PlatformSelection
 from imagetrust.oci.sources import OciSession
 from imagetrust.sbom.analyse import ImageAnalyser, SbomOptions
 from imagetrust.sbom.cache import LayerCache
 from imagetrust.sbom.models import ImageSbom, LayerError, LayerLimits
+from imagetrust.testkit.builder import Built, ImageSpec, Layer, build_image, write_oci_layout
 
 ROOTFS = Path(__file__).parent.parent / "fixtures" / "rootfs"
 DEMO_ROOTFS = Path(__file__).parent.parent.parent / "src/imagetrust/demo/data/rootfs"

@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imagetrust.oci import media
-from imagetrust.oci.builder import Layer, compress
 from imagetrust.oci.digest import VerifyingReader, digest_of
 from imagetrust.sbom import layers
 from imagetrust.sbom.catalogers.base import Cataloger, Want
@@ -33,6 +32,7 @@ from imagetrust.sbom.models import (
     OsRelease,
     Package,
 )
+from imagetrust.testkit.builder import Layer, compress
 from tests.sbom import hostile
 
 ROOTFS = Path(__file__).parent.parent / "fixtures" / "rootfs"

@@ -22,7 +22,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imagetrust.config import Settings
-from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
 from imagetrust.oci.sources import OciSession
 from imagetrust.sbom.analyse import ImageAnalyser
 from imagetrust.sbom.cache import LayerCache
@@ -42,6 +41,7 @@ from imagetrust.sbom.owners import (
     kept_paths,
     reduce_file_list,
 )
+from imagetrust.testkit.builder import ImageSpec, Layer, build_image, write_oci_layout
 from tests.sbom import rpm_helpers
 from tests.sbom.test_language_catalogers import syft_binary
 from tests.sbom.test_os_catalogers import syft_scan

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from imagetrust.config import Settings
-from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
 from imagetrust.oci.sources import OciSession
 from imagetrust.sbom.analyse import ImageAnalyser
 from imagetrust.sbom.formats.cyclonedx import to_cyclonedx_json
@@ -19,6 +18,7 @@ from imagetrust.sbom.formats.native import to_native
 from imagetrust.sbom.formats.read import read_sbom_file
 from imagetrust.sbom.formats.spdx import to_spdx_json
 from imagetrust.sbom.models import ImageSbom, SbomError
+from imagetrust.testkit.builder import ImageSpec, Layer, build_image, write_oci_layout
 from tests.sbom.test_image_sbom import syft_binary
 
 ROOTFS = Path(__file__).parent.parent / "fixtures" / "rootfs"

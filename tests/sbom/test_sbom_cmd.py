@@ -10,9 +10,9 @@ import pytest
 
 from imagetrust.cli.main import main
 from imagetrust.config import Settings
-from imagetrust.oci.builder import ImageSpec, Layer, build_image, build_multiplatform
-from imagetrust.oci.push import push
 from imagetrust.oci.sources import OciSession
+from imagetrust.testkit.builder import ImageSpec, Layer, build_image, build_multiplatform
+from imagetrust.testkit.push import push
 from tests.services.registry import RegistryServer
 from tests.test_cli import HEAVY_MODULES
 
@@ -73,7 +73,7 @@ def test_cyclonedx_output_is_valid_against_the_schema(
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
 
-    from imagetrust.oci.builder import write_oci_layout
+    from imagetrust.testkit.builder import write_oci_layout
 
     built = build_image(ImageSpec(layers=[Layer.from_dir(ROOTFS / "alpine")]))
     write_oci_layout(built, tmp_path / "layout", tag="a")
@@ -93,7 +93,7 @@ def test_cyclonedx_output_is_valid_against_the_schema(
 
 
 def test_table_output_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from imagetrust.oci.builder import write_oci_layout
+    from imagetrust.testkit.builder import write_oci_layout
 
     broken = Layer.from_files({"var/lib/dpkg/status": b"\x00\xff" * 100})
     built = build_image(ImageSpec(layers=[Layer.from_dir(ROOTFS / "alpine"), broken]))
@@ -115,7 +115,7 @@ def test_a_warm_sbom_loads_no_heavy_library(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from imagetrust.oci.builder import write_oci_layout
+    from imagetrust.testkit.builder import write_oci_layout
 
     built = build_image(ImageSpec(layers=[Layer.from_dir(ROOTFS / "debian12")]))
     write_oci_layout(built, tmp_path / "layout", tag="a")

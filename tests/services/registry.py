@@ -354,6 +354,7 @@ class Fault:
     cut_after: int | None = None
     drop: bool = False
     add_headers: Callable[[], dict[str, str]] | None = None
+    delay: float = 0.0  # seconds before answering (a slow blob, to overlap requests)
 
     def matches(self, line: str) -> bool:
         return re.search(self.pattern, line) is not None and (self.times is None or self.times > 0)
@@ -406,6 +407,8 @@ class FaultProxy:
                         self.wfile.write(payload)
                     proxy._record(self.command, self.path, headers, fault.status)
                     return
+                if fault is not None and fault.delay:
+                    time.sleep(fault.delay)
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=30)
                 forward = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                 conn.request(self.command, self.path, body=body or None, headers=forward)

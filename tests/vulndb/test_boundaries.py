@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from imagetrust.cli.main import main
-from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
+from imagetrust.testkit.builder import ImageSpec, Layer, build_image, write_oci_layout
 from tests.services.require import unavailable
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

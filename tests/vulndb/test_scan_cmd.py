@@ -14,7 +14,7 @@ import pytest
 
 from imagetrust.cli.main import main
 from imagetrust.demo import DATA
-from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
+from imagetrust.testkit.builder import ImageSpec, Layer, build_image, write_oci_layout
 
 ROOTFS = Path(__file__).parent.parent / "fixtures" / "rootfs"
 VULNDB = DATA / "vulndb"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from imagetrust.cli.main import main
-from imagetrust.oci.builder import ImageSpec, Layer, build_image, write_oci_layout
+from imagetrust.testkit.builder import ImageSpec, Layer, build_image, write_oci_layout
 from tests.sbom import rpm_helpers
 from tests.sbom.test_owners import materialise_debian
 

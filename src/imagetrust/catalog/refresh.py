@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagetrust.catalog.assemble import assemble
 from imagetrust.catalog.models import (
@@ -22,8 +22,12 @@ from imagetrust.catalog.models import (
     LibraryManifest,
 )
 from imagetrust.catalog.snapshots import SnapshotInfo, record_snapshot
+from imagetrust.failpoints import failpoint
 from imagetrust.store.database import Store
 from imagetrust.store.runs import RunStatus, finish_run, record_item_error, start_run
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,13 @@ def refresh_catalog(
     *,
     now: datetime,
     parameters: dict[str, Any],
+    on_recorded: Callable[[Connection, SnapshotInfo], None] | None = None,
 ) -> RefreshResult:
-    """Record the run first, so a failure while loading still leaves a failed run behind."""
+    """Record the run first, so a failure while loading still leaves a failed run behind.
+
+    ``on_recorded`` runs inside the snapshot's transaction, for a caller that must note the
+    snapshot in the same commit.
+    """
     with store.transaction() as conn:
         run_id = start_run(conn, "catalog", parameters, now)
     try:
@@ -76,6 +85,9 @@ def refresh_catalog(
                 run_id=run_id,
                 tags=inputs.tags,
             )
+            if on_recorded is not None:
+                on_recorded(conn, snapshot)
+            failpoint("catalog.commit")
             for problem in inputs.problems:
                 record_item_error(
                     conn,

@@ -26,6 +26,7 @@ from imagetrust.store.schema import (
     repository_states,
     repository_tags,
 )
+from imagetrust.store.tags import TAG_ITSELF, Observation, observe_digests, platform_key
 
 SECONDS_PER_DAY = 86400
 
@@ -114,6 +115,8 @@ def _record_tags(
             )
         )
     }
+    observations = [o for tag in tags for o in _observations(tag)]
+    observe_digests(conn, repository_id, observations, now=now, source="hub")
     for tag in tags:
         values = {
             "digest": tag.digest,
@@ -137,6 +140,19 @@ def _record_tags(
                     repository_id=repository_id, name=tag.name, first_seen=now, **values
                 )
             )
+
+
+def _observations(tag: HubTag) -> list[Observation]:
+    """The tag's digests as the Hub listed them: the tag itself, then each platform."""
+    found = [Observation(tag.name, TAG_ITSELF, tag.digest)] if tag.digest else []
+    done: set[str] = set()
+    for image in tag.images:
+        platform = platform_key(image.os, image.architecture, image.variant)
+        if platform is None or image.digest is None or platform in done:
+            continue
+        done.add(platform)
+        found.append(Observation(tag.name, platform, image.digest))
+    return found
 
 
 def _current_state(conn: Connection, repository_id: int) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from imagetrust.catalog.models import HubRepository, HubTag
 from imagetrust.catalog.refresh import CatalogInputs, ItemProblem
@@ -47,14 +47,32 @@ class SourceOptions:
         }
 
 
+class RecordedHub(NamedTuple):
+    """Docker Hub's answers read from somewhere else than the live API (a recording).
+
+    The catalog takes them as data: reading a recording's files is test and demo tooling
+    (``imagetrust.testkit.hub_recording``), which the stage does not depend on.
+    """
+
+    repositories: list[HubRepository]
+    tags: dict[str, list[HubTag]]
+
+
 def load_inputs(
-    options: SourceOptions, settings: Settings, *, progress: Progress = _no_progress
+    options: SourceOptions,
+    settings: Settings,
+    *,
+    progress: Progress = _no_progress,
+    recorded_hub: RecordedHub | None = None,
 ) -> CatalogInputs:
+    """``recorded_hub`` replaces the live Hub (``options.hub_recording`` says where from)."""
     inputs = CatalogInputs()
     _load_library(inputs, options, settings, progress)
     _load_docs(inputs, options, settings, progress)
-    if options.hub_recording is not None:
-        _load_recording(inputs, options.hub_recording)
+    if recorded_hub is not None:
+        _use_recording(inputs, recorded_hub, options.hub_recording)
+    elif options.hub_recording is not None:
+        raise ValueError("SourceOptions.hub_recording needs the recorded answers (recorded_hub)")
     elif not options.offline:
         from imagetrust.catalog.hub import HubClient
         from imagetrust.http import WaitBudget
@@ -153,15 +171,12 @@ def _load_docs(
         inputs.problems.append(ItemProblem("docs", error.path, error.message))
 
 
-def _load_recording(inputs: CatalogInputs, folder: Path) -> None:
-    from imagetrust.catalog.hub_recording import load_recording
-
-    repositories, tags = load_recording(folder)
-    inputs.hub = {repo.name: repo for repo in repositories}
-    inputs.tags = {name: list(listing) for name, listing in tags.items()}
-    inputs.tag_counts = {name: len(listing) for name, listing in tags.items()}
+def _use_recording(inputs: CatalogInputs, recorded: RecordedHub, folder: Path | None) -> None:
+    inputs.hub = {repo.name: repo for repo in recorded.repositories}
+    inputs.tags = {name: list(listing) for name, listing in recorded.tags.items()}
+    inputs.tag_counts = {name: len(listing) for name, listing in recorded.tags.items()}
     inputs.sources["hub"] = f"recording:{folder}"
-    inputs.sources["hub_repositories"] = len(repositories)
+    inputs.sources["hub_repositories"] = len(recorded.repositories)
 
 
 def load_hub(

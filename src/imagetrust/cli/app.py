@@ -13,6 +13,8 @@ from imagetrust.cli import (
     db_cmd,
     demo_cmd,
     inspect_cmd,
+    resolve_cmd,
+    run_cmd,
     sbom_cmd,
     scan_cmd,
     store_cmd,
@@ -110,6 +112,8 @@ app.command("catalog")(catalog_cmd.catalog)
 app.command("inspect")(inspect_cmd.inspect)
 app.command("sbom")(sbom_cmd.sbom)
 app.command("scan")(scan_cmd.scan)
+app.command("resolve")(resolve_cmd.resolve)
+app.command("run")(run_cmd.run)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")
 app.command("demo")(demo_cmd.demo)

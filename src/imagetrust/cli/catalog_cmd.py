@@ -142,25 +142,20 @@ def _refresh(
     hub_recording: Path | None,
     all_tags: bool,
 ) -> None:
-    from imagetrust.catalog.refresh import refresh_catalog
-    from imagetrust.catalog.sources import SourceOptions, load_inputs
+    from imagetrust.pipeline.catalog import refresh, source_options
 
-    options = SourceOptions(
+    context = cli.context()
+    options = source_options(
+        context,
         offline=offline,
         library_dir=library_dir,
         docs_dir=docs_dir,
         hub_recording=hub_recording,
         all_tags=all_tags,
-        cache_dir=cli.home / "cache" / "sources",
     )
     console = stderr_console()
     with ProgressBar(console, quiet=cli.verbosity < 0) as report:
-        result = refresh_catalog(
-            store,
-            lambda: load_inputs(options, cli.settings, progress=report),
-            now=cli.clock.now(),
-            parameters=options.as_parameters(),
-        )
+        result = refresh(context, store, options, progress=report)
     if cli.verbosity >= 0:
         console.print(
             f"catalog: snapshot #{result.snapshot.id} of {len(result.entries)} repositories "

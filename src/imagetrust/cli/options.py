@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +22,62 @@ PlatformOption = Annotated[
         "--platform",
         "-p",
         help="linux/amd64 (default), a comma-separated list, or all.",
+        show_default=False,
+    ),
+]
+
+
+class TagsChoice(StrEnum):
+    """``--tags``; the same words as ``resolve.models.TagPolicy`` (kept here so the command
+    line does not import the stage to build its options)."""
+
+    LATEST = "latest"
+    SUPPORTED = "supported"
+    ALL = "all"
+
+
+class StateChoice(StrEnum):
+    ACTIVE = "active"
+    DEPRECATED = "deprecated"
+    REMOVED = "removed"
+    ALL = "all"
+
+
+RepositoriesArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Repositories of the catalog by name (default: those in --state).",
+        show_default=False,
+    ),
+]
+TagsOption = Annotated[
+    TagsChoice,
+    typer.Option(
+        "--tags",
+        help="latest (else the most recently updated tag), supported (the library file's), "
+        "or all (the Hub's).",
+        case_sensitive=False,
+    ),
+]
+StateOption = Annotated[
+    StateChoice,
+    typer.Option("--state", help="Repositories in this catalog state.", case_sensitive=False),
+]
+ImagesFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--images-file",
+        help="Resolve these images instead of the catalog: one REF per line, any registry.",
+        show_default=False,
+    ),
+]
+ResolvePlatformOption = Annotated[
+    str | None,
+    typer.Option(
+        "--platform",
+        "-p",
+        help="linux/amd64 (default), a comma-separated list, or all (every linux/* image; "
+        "Windows images are recorded as not covered).",
         show_default=False,
     ),
 ]

@@ -51,9 +51,13 @@ def sbom(
     ] = False,
 ) -> None:
     """List the packages in an image (OS and language packages), layer by layer."""
-    from imagetrust.cli.analysis import analyse_reference
+    from imagetrust.oci.image import PlatformSelection
+    from imagetrust.oci.reference import parse_reference
+    from imagetrust.pipeline.analysis import analyse_image
 
     state: CliState = ctx.obj
+    reference = parse_reference(ref)
+    selection = PlatformSelection.parse(platform)
     quiet = state.verbosity < 0
 
     def on_layer(descriptor: Any, cached: bool) -> None:
@@ -61,8 +65,13 @@ def sbom(
             how = "cached" if cached else "analysed"
             say(f"layer {descriptor.digest[:19]}… {how}")
 
-    sboms = analyse_reference(
-        state, ref, platform, reanalyse=reanalyse, use_cache=not no_cache, on_layer=on_layer
+    sboms = analyse_image(
+        state.context(),
+        reference,
+        selection,
+        reanalyse=reanalyse,
+        use_cache=not no_cache,
+        on_layer=on_layer,
     )
     if fmt in (SbomFormat.CYCLONEDX_JSON, SbomFormat.SPDX_JSON) and len(sboms) != 1:
         raise UsageError(

@@ -20,11 +20,10 @@ from imagetrust.cli.output import (
     stdout_console,
 )
 from imagetrust.cli.state import CliState
-from imagetrust.errors import ImagetrustError, PolicyViolation, UsageError
+from imagetrust.errors import ImagetrustError, PolicyViolation
 
 if TYPE_CHECKING:
     from imagetrust.sbom.models import ImageSbom
-    from imagetrust.store.database import Store
     from imagetrust.vulndb.query import DbStatus
     from imagetrust.vulndb.scan import Finding
     from imagetrust.vulndb.severity import Severity
@@ -69,37 +68,16 @@ def scan(
     ] = 0,
 ) -> None:
     """Scan an image (or an SBOM file, sbom:FILE) for vulnerabilities in the local database."""
+    from imagetrust.oci.image import PlatformSelection
+    from imagetrust.pipeline.scan import parse_scan_target
+    from imagetrust.pipeline.scan import scan as scan_target
     from imagetrust.vulndb.severity import parse_severity_filter
 
     state: CliState = ctx.obj
     wanted = parse_severity_filter(severity) if severity else None
-    sboms = _sboms(state, ref, platform)
-    with state.open_store() as store:
-        if not ref.startswith("sbom:"):
-            from imagetrust.sbom.stored import save_sbom
-
-            for sbom in sboms:  # one image, one transaction
-                with store.transaction() as conn:
-                    save_sbom(conn, sbom, state.clock.now())
-        results, status = _match(store, sboms)
-    _report(results, status, fmt, ignore_unfixed, wanted, exit_code)
-
-
-def _match(
-    store: Store, sboms: list[ImageSbom]
-) -> tuple[list[tuple[ImageSbom, list[Finding]]], DbStatus]:
-    from imagetrust.vulndb.query import db_status
-    from imagetrust.vulndb.scan import match_sboms
-
-    with store.read() as conn:
-        status = db_status(conn)
-        if not status.live_sources:
-            raise UsageError(
-                "the vulnerability database is empty",
-                hint="import OSV or Alpine secdb data first: imagetrust db import PATH",
-            )
-        results = list(match_sboms(conn, sboms))
-    return results, status
+    target = parse_scan_target(ref)
+    outcome = scan_target(state.context(), target, PlatformSelection.parse(platform))
+    _report(outcome.results, outcome.status, fmt, ignore_unfixed, wanted, exit_code)
 
 
 def _report(
@@ -152,16 +130,6 @@ def _report(
         )
     if exit_code and shown_total:
         raise FindingsFound(f"{shown_total} vulnerabilities found", exit_code)
-
-
-def _sboms(state: CliState, ref: str, platform: str | None) -> list[ImageSbom]:
-    if ref.startswith("sbom:"):
-        from imagetrust.sbom.formats.read import read_sbom_file
-
-        return [read_sbom_file(ref[len("sbom:") :])]
-    from imagetrust.cli.analysis import analyse_reference
-
-    return analyse_reference(state, ref, platform)
 
 
 def _image_doc(

@@ -11,6 +11,7 @@ from imagetrust.clock import Clock
 
 if TYPE_CHECKING:
     from imagetrust.config import Settings
+    from imagetrust.pipeline.context import PipelineContext
     from imagetrust.store.database import Store
 
 DEBUG = {"enabled": False}
@@ -49,3 +50,15 @@ class CliState(Struct):
         from imagetrust.store.database import Store
 
         return Store.open(self.resolved_db_url(), migrate=migrate, create=create)
+
+    def context(self) -> PipelineContext:
+        """What the pipeline's jobs need from the global options, resolved once."""
+        from imagetrust.paths import HomeLayout
+        from imagetrust.pipeline.context import PipelineContext
+
+        return PipelineContext(
+            home=HomeLayout(self.home),
+            settings=self.settings,
+            clock=self.clock,
+            db_url=self.resolved_db_url(),
+        )

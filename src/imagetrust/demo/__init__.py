@@ -20,6 +20,7 @@ from imagetrust.store.url import redact_url
 
 if TYPE_CHECKING:
     from imagetrust.demo.images import DemoImage
+    from imagetrust.pipeline.context import PipelineContext
     from imagetrust.sbom.models import ImageSbom
     from imagetrust.store.database import Store
 
@@ -55,11 +56,15 @@ def run_demo(
     on_step: Callable[[DemoStep], None] | None = None,
 ) -> DemoResult:
     """Run every stage on the bundled fixtures; safe to run again on the same folders."""
-    from imagetrust.store.database import Store
+    from imagetrust.config import Settings
+    from imagetrust.paths import HomeLayout
+    from imagetrust.pipeline.context import PipelineContext
     from imagetrust.store.runs import RunStatus, finish_run, record_item_error, start_run
 
     out_dir.mkdir(parents=True, exist_ok=True)
     result = DemoResult(out_dir=out_dir.resolve(), home=home, store_url=redact_url(db_url))
+    # The demo ignores the user's settings: it is offline and must run the same everywhere.
+    ctx = PipelineContext(home=HomeLayout(home), settings=Settings(), clock=clock, db_url=db_url)
 
     def step(name: str, detail: str) -> None:
         item = DemoStep(name, detail)
@@ -67,14 +72,14 @@ def run_demo(
         if on_step is not None:
             on_step(item)
 
-    with Store.open(db_url) as store:
+    with ctx.open_store() as store:
         schema = store.schema_state()
         step("store", f"{store.backend} store at schema {schema.current}: {result.store_url}")
         with store.transaction() as conn:
             result.run_id = start_run(conn, "demo", {"out_dir": str(result.out_dir)}, clock.now())
         step("run", f"recorded as run #{result.run_id}")
         try:
-            _steps(store, clock, home, result, step)
+            _steps(store, ctx, result, step)
         except BaseException as exc:
             # The run was committed as running before any step: say how it ended, or it
             # stays "running" in the store for good.
@@ -92,19 +97,20 @@ def run_demo(
 
 def _steps(
     store: Store,
-    clock: Clock,
-    home: Path,
+    ctx: PipelineContext,
     result: DemoResult,
     step: Callable[[str, str], None],
 ) -> None:
     """Every stage after the run is recorded, then the summary and the run's success."""
     from imagetrust.store.runs import RunStatus, finish_run
 
-    _catalog_step(store, clock, result.out_dir, step)
-    images = _images_step(result.out_dir, step)
-    sboms = _sbom_step(images, home, result.out_dir, clock, step)
-    _scan_step(store, sboms, result.out_dir, clock, step)
-    # Later stages (resolve, evaluate, report) add steps here.
+    clock = ctx.clock
+    _catalog_step(store, ctx, result.out_dir, step)
+    _resolve_step(store, ctx, result.out_dir, step)
+    images = _images_step(ctx, result.out_dir, step)
+    sboms = _sbom_step(ctx, images, result.out_dir, step)
+    _scan_step(store, ctx, sboms, result.out_dir, step)
+    # Later stages (evaluate, report) add steps here.
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "kind": "demo-summary",
@@ -127,27 +133,21 @@ def _steps(
 
 
 def _catalog_step(
-    store: Store, clock: Clock, out_dir: Path, step: Callable[[str, str], None]
+    store: Store, ctx: PipelineContext, out_dir: Path, step: Callable[[str, str], None]
 ) -> None:
     """Catalog from the bundled library files, docs and Hub recording; writes catalog.json."""
-    from imagetrust.catalog.refresh import refresh_catalog
     from imagetrust.catalog.snapshots import pull_deltas, snapshot_entries
-    from imagetrust.catalog.sources import SourceOptions, load_inputs
     from imagetrust.catalog.views import catalog_view
-    from imagetrust.config import Settings
+    from imagetrust.pipeline.catalog import refresh, source_options
 
-    options = SourceOptions(
+    options = source_options(
+        ctx,
         offline=True,
         library_dir=DATA / "official-images",
         docs_dir=DATA / "docs",
         hub_recording=DATA / "hub",
     )
-    refreshed = refresh_catalog(
-        store,
-        lambda: load_inputs(options, Settings()),
-        now=clock.now(),
-        parameters={"demo": True, **options.as_parameters()},
-    )
+    refreshed = refresh(ctx, store, options, parameters={"demo": True, **options.as_parameters()})
     with store.read() as conn:
         entries = snapshot_entries(conn, refreshed.snapshot.id)
         deltas = pull_deltas(conn, refreshed.snapshot)
@@ -166,16 +166,53 @@ def _catalog_step(
     step("catalog.json", f"wrote {path}")
 
 
-def _images_step(out_dir: Path, step: Callable[[str, str], None]) -> list[DemoImage]:
+def _resolve_step(
+    store: Store, ctx: PipelineContext, out_dir: Path, step: Callable[[str, str], None]
+) -> None:
+    """The latest tag of each image the Hub recording lists, to digests; writes resolve.json.
+
+    The recording gives every digest, so this asks no registry (the demo stays offline).
+    """
+    from imagetrust.oci.image import PlatformSelection
+    from imagetrust.oci.sources import OciSession
+    from imagetrust.resolve.models import ResolveRequest
+    from imagetrust.resolve.resolver import resolve
+
+    request = ResolveRequest(
+        selection=PlatformSelection.parse("all"),
+        repositories=("alpine", "debian", "nginx", "node", "python"),
+    )
+    with OciSession(ctx.settings) as session:
+        resolution = resolve(store, request, session, now=ctx.clock.now())
+    platforms = sum(len(target.platforms) for target in resolution.targets)
+    step(
+        "resolve",
+        f"{resolution.tags} latest tags -> {len(resolution.targets)} images, {platforms} "
+        f"linux platforms; {len(resolution.not_covered)} not covered (Windows), "
+        "digests from the Hub listing: no registry asked",
+    )
+    document = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "kind": "resolution",
+        "request": request.as_parameters(),
+        **resolution.as_dict(),
+    }
+    path = out_dir / "resolve.json"
+    atomic_write_text(path, json.dumps(document, indent=2) + "\n")
+    step("resolve.json", f"wrote {path}")
+
+
+def _images_step(
+    ctx: PipelineContext, out_dir: Path, step: Callable[[str, str], None]
+) -> list[DemoImage]:
     """Build the demo images, then inspect each through the verified OCI sources."""
-    from imagetrust.config import Settings
     from imagetrust.demo.images import build_demo_images
     from imagetrust.oci.image import PlatformSelection, load_image
     from imagetrust.oci.sources import OciSession
 
     images = build_demo_images(out_dir / "images")
     inspected = []
-    with OciSession(Settings()) as session:
+    with OciSession(ctx.settings) as session:
         for image in images:
             with session.open(image.reference) as source:
                 resolved = load_image(source, PlatformSelection.parse("all"))
@@ -199,66 +236,63 @@ def _images_step(out_dir: Path, step: Callable[[str, str], None]) -> list[DemoIm
 
 
 def _sbom_step(
+    ctx: PipelineContext,
     images: list[DemoImage],
-    home: Path,
     out_dir: Path,
-    clock: Clock,
     step: Callable[[str, str], None],
 ) -> list[tuple[DemoImage, ImageSbom]]:
     """SBOM of every demo image through the layer cache; native JSON and CycloneDX files."""
-    from imagetrust.config import Settings
     from imagetrust.oci.image import PlatformSelection
-    from imagetrust.oci.sources import OciSession
-    from imagetrust.sbom.analyse import ImageAnalyser
-    from imagetrust.sbom.cache import LayerCache
+    from imagetrust.oci.reference import parse_reference
+    from imagetrust.pipeline.analysis import analyse_image
     from imagetrust.sbom.formats.cyclonedx import to_cyclonedx_json
     from imagetrust.sbom.formats.native import to_native
 
+    clock = ctx.clock
     folder = out_dir / "sbom"
     done: list[tuple[DemoImage, ImageSbom]] = []
-    cache = LayerCache.in_home(home)
-    analyser = ImageAnalyser(cache)
-    with OciSession(Settings()) as session:
-        for image in images:
-            with session.open(image.reference) as source:
-                sboms = analyser.analyse(source, PlatformSelection.parse("linux/amd64"))
-            for sbom in sboms:
-                done.append((image, sbom))
-                stem = f"{image.name}-{image.tag}"
-                document = {
-                    "schema_version": SUMMARY_SCHEMA_VERSION,
-                    "kind": "sbom",
-                    "images": [to_native(sbom)],
-                }
-                atomic_write_text(folder / f"{stem}.json", json.dumps(document, indent=2) + "\n")
-                cyclonedx = to_cyclonedx_json(sbom, tool_version=__version__, now=clock.now())
-                atomic_write_text(folder / f"{stem}.cdx.json", cyclonedx.rstrip("\n") + "\n")
-                kinds: dict[str, int] = {}
-                for package in sbom.packages:
-                    kinds[package.type.value] = kinds.get(package.type.value, 0) + 1
-                listing = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
-                os_name = sbom.os.pretty_name if sbom.os else "unknown OS"
-                cached = sum(1 for layer in sbom.layers if layer.from_cache)
-                step(
-                    "sbom",
-                    f"{image.name}:{image.tag} ({os_name}): {len(sbom.packages)} packages "
-                    f"({listing}); {cached}/{len(sbom.layers)} layers from cache",
-                )
+    for image in images:
+        reference = parse_reference(image.reference)
+        for sbom in analyse_image(ctx, reference, PlatformSelection()):
+            done.append((image, sbom))
+            stem = f"{image.name}-{image.tag}"
+            document = {
+                "schema_version": SUMMARY_SCHEMA_VERSION,
+                "kind": "sbom",
+                "images": [to_native(sbom)],
+            }
+            atomic_write_text(folder / f"{stem}.json", json.dumps(document, indent=2) + "\n")
+            cyclonedx = to_cyclonedx_json(sbom, tool_version=__version__, now=clock.now())
+            atomic_write_text(folder / f"{stem}.cdx.json", cyclonedx.rstrip("\n") + "\n")
+            kinds: dict[str, int] = {}
+            for package in sbom.packages:
+                kinds[package.type.value] = kinds.get(package.type.value, 0) + 1
+            listing = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
+            os_name = sbom.os.pretty_name if sbom.os else "unknown OS"
+            cached = sum(1 for layer in sbom.layers if layer.from_cache)
+            step(
+                "sbom",
+                f"{image.name}:{image.tag} ({os_name}): {len(sbom.packages)} packages "
+                f"({listing}); {cached}/{len(sbom.layers)} layers from cache",
+            )
     step("sbom files", f"wrote {folder}/*.json and *.cdx.json (CycloneDX)")
     return done
 
 
 def _scan_step(
     store: Store,
+    ctx: PipelineContext,
     sboms: list[tuple[DemoImage, ImageSbom]],
     out_dir: Path,
-    clock: Clock,
     step: Callable[[str, str], None],
 ) -> None:
     """Import the bundled advisories, then match every demo image's packages against them."""
+    from imagetrust.pipeline.scan import match
     from imagetrust.sbom.stored import save_sbom
     from imagetrust.vulndb.importer import import_path
-    from imagetrust.vulndb.scan import counts, match_sboms
+    from imagetrust.vulndb.scan import counts
+
+    clock = ctx.clock
 
     for _, sbom in sboms:  # stored, so later runs re-match without reading any layer
         with store.transaction() as conn:
@@ -272,22 +306,21 @@ def _scan_step(
         f"imported {imported.records} advisories ({per_ecosystem}), version {imported.version}",
     )
     documents = []
-    with store.read() as conn:
-        images = [image for image, _ in sboms]
-        matched = match_sboms(conn, [sbom for _, sbom in sboms])
-        for image, (sbom, findings) in zip(images, matched, strict=True):
-            totals = counts(findings)
-            documents.append(
-                {
-                    "image": {"ref": f"{image.name}:{image.tag}", "digest": sbom.digest},
-                    "vulnerabilities": [f.as_dict() for f in findings],
-                    "counts": totals,
-                }
-            )
-            summary = ", ".join(f"{k} {v}" for k, v in totals["all"].items() if v) or "none"
-            fixable = sum(totals["fixable"].values())
-            name = f"{image.name}:{image.tag}"
-            step("scan", f"{name}: {len(findings)} findings ({summary}), {fixable} fixable")
+    images = [image for image, _ in sboms]
+    matched = match(store, [sbom for _, sbom in sboms]).results
+    for image, (sbom, findings) in zip(images, matched, strict=True):
+        totals = counts(findings)
+        documents.append(
+            {
+                "image": {"ref": f"{image.name}:{image.tag}", "digest": sbom.digest},
+                "vulnerabilities": [f.as_dict() for f in findings],
+                "counts": totals,
+            }
+        )
+        summary = ", ".join(f"{k} {v}" for k, v in totals["all"].items() if v) or "none"
+        fixable = sum(totals["fixable"].values())
+        name = f"{image.name}:{image.tag}"
+        step("scan", f"{name}: {len(findings)} findings ({summary}), {fixable} fixable")
     path = out_dir / "scan.json"
     document = {"schema_version": SUMMARY_SCHEMA_VERSION, "kind": "scans", "images": documents}
     atomic_write_text(path, json.dumps(document, indent=2) + "\n")

@@ -27,7 +27,7 @@ class DemoImage:
 
 def build_demo_images(directory: Path) -> list[DemoImage]:
     """Write the demo images under ``directory``; returns them in a stable order."""
-    from imagetrust.oci.builder import (
+    from imagetrust.testkit.builder import (
         ImageSpec,
         Layer,
         build_image,

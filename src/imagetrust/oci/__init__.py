@@ -1,4 +1,4 @@
-"""The only stage that speaks to registries: OCI distribution client, image sources, builder.
+"""The only stage that speaks to registries: OCI distribution client and image sources.
 
 Submodules are imported directly (``from imagetrust.oci.reference import parse_reference``)
 so that the command line pays for httpx only when a command really talks to a registry.
@@ -10,5 +10,4 @@ so that the command line pays for httpx only when a command really talks to a re
 - ``mirrors``, ``budget``: digest-verified mirrors and the Docker Hub pull budget
 - ``sources``: one ``ImageSource`` interface over registries, OCI layouts and docker archives
 - ``image``: walks an index to the platforms asked for and records attestations
-- ``builder``, ``push``: write real images (layout, docker archive, registry push)
 """

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from imagetrust.failpoints import failpoint
 from imagetrust.oci.errors import DigestMismatchError, OciError
 
 _DIGEST = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-f0-9]+)$")
@@ -140,6 +141,7 @@ class VerifyingReader(io.RawIOBase):
         self.verified = False
         self._pending = b""
         self._on_close = on_close
+        self._past_middle = False
 
     def readable(self) -> bool:
         return True
@@ -170,6 +172,10 @@ class VerifyingReader(io.RawIOBase):
             )
         self._hasher.update(chunk)
         self._pending = chunk
+        if not self._past_middle and self.size and self.received * 2 >= self.size:
+            self._past_middle = True
+            if self.received < self.size:  # a crash point half-way through a blob
+                failpoint("blob.middle")
 
     def _finish(self) -> None:
         actual = f"{self.digest.split(':', 1)[0]}:{self._hasher.hexdigest()}"

@@ -289,3 +289,29 @@ def load_image(
         dict(source.served_by),
         tuple(source.events),
     )
+
+
+def read_top(source: ImageSource) -> tuple[Descriptor, ImageIndex | ImageManifest]:
+    """The manifest the reference names (an index or an image manifest), verified."""
+    top = source.resolve()
+    data = source.fetch_manifest(top)
+    doc = parse_manifest(
+        data, top.media_type or None, where=source.description, limits=source.manifest_limits
+    )
+    return Descriptor(doc.media_type, top.digest, len(data)), doc
+
+
+def platform_entries(index: ImageIndex) -> list[Descriptor]:
+    """An index's image manifests, attestation manifests left out."""
+    return [
+        e
+        for e in index.manifests
+        if not e.is_attestation and not (e.platform is not None and e.platform.is_unknown)
+    ]
+
+
+def load_platform_image(source: ImageSource, descriptor: Descriptor) -> PlatformImage:
+    """One platform's manifest (by digest) and config, without reading its index again."""
+    where = f"{source.description} {descriptor.digest}"
+    manifest = _image_manifest(source, source.fetch_manifest(descriptor), descriptor, where)
+    return _platform_image(source, descriptor, manifest, [])

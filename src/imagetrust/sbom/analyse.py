@@ -157,6 +157,11 @@ class ImageAnalyser:
             incomplete=tuple(incomplete),
         )
 
+    def layer(self, source: ImageSource, descriptor: Descriptor) -> tuple[LayerAnalysis, bool]:
+        """One layer's analysis (cached or done now and cached), and whether it was cached:
+        for a job that analyses layers apart from the images they belong to."""
+        return self._layer(source, descriptor)
+
     def _layer(self, source: ImageSource, descriptor: Descriptor) -> tuple[LayerAnalysis, bool]:
         digest = descriptor.digest
         if digest in self._memo:

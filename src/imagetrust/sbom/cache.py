@@ -45,7 +45,9 @@ class LayerCache:
 
     @classmethod
     def in_home(cls, home: Path) -> LayerCache:
-        return cls(home / "cache" / "layers")
+        from imagetrust.paths import HomeLayout
+
+        return cls(HomeLayout(home).layer_cache)
 
     def path_for(self, digest: str, analyser_version: str) -> Path:
         match = _DIGEST.match(digest)

@@ -85,18 +85,30 @@ def finish_run(
     )
 
 
-def list_runs(conn: Connection, *, limit: int = 20) -> list[RunRecord]:
+def update_summary(conn: Connection, run_id: int, summary: dict[str, Any]) -> None:
+    """A running run's summary so far (a checkpoint a resumed run reads back)."""
+    conn.execute(update(runs).where(runs.c.id == run_id).values(summary=summary))
+
+
+def list_runs(
+    conn: Connection, *, limit: int = 20, kind: str | None = None, status: RunStatus | None = None
+) -> list[RunRecord]:
     errors = (
         select(run_errors.c.run_id, func.count().label("n"))
         .group_by(run_errors.c.run_id)
         .subquery()
     )
-    rows = conn.execute(
+    query = (
         select(runs, func.coalesce(errors.c.n, 0).label("error_count"))
         .select_from(runs.outerjoin(errors, errors.c.run_id == runs.c.id))
         .order_by(runs.c.id.desc())
         .limit(limit)
     )
+    if kind is not None:
+        query = query.where(runs.c.kind == kind)
+    if status is not None:
+        query = query.where(runs.c.status == status.value)
+    rows = conn.execute(query)
     return [
         RunRecord(
             id=row.id,

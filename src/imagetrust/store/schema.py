@@ -168,6 +168,93 @@ repository_tags = Table(
     UniqueConstraint("repository_id", "name", name="uq_repository_tags_name"),
 )
 
+# --- resolve: every (tag, platform) -> digest observation, with its time ----------------
+# ``repository_tags`` keeps the Hub's current listing; this keeps the history, so "which
+# digest did python:3.12 have on a date" is a query. One row per span of identical answers:
+# a new row when the digest differs from the latest one for that (tag, platform), otherwise
+# the latest row's ``last_seen`` moves on (a daily run over every tag would otherwise add
+# tens of thousands of identical rows a day). ``platform`` "*" is the tag's own manifest
+# (an index for multi-platform images); other rows are the platform manifests it lists.
+tag_history = Table(
+    "tag_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("tag", String(255), nullable=False),
+    Column("platform", String(64), nullable=False),
+    Column("digest", String(100), nullable=False),
+    Column("source", String(16), nullable=False),  # hub | registry
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
+    Index("ix_tag_history_lookup", "repository_id", "tag", "platform", "first_seen"),
+)
+
+# --- run: the platforms of each image (top digest), as read from its index ---------------
+# Content-addressed, so written once: a later run finds an image's platform manifests here
+# instead of pulling its index again.
+image_platforms = Table(
+    "image_platforms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(100), nullable=False),
+    Column("platform", String(64), nullable=False),
+    Column("manifest_digest", String(100), nullable=False),
+    Column("media_type", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("digest", "platform", name="uq_image_platforms_digest_platform"),
+)
+
+# --- run: one result per (top digest, platform): analysed, failed (retried) or not covered.
+# ``db_versions`` is the vulnerability database the findings came from ([source, generation,
+# version] of each live source): when it changes, the stored SBOM is matched again.
+image_results = Table(
+    "image_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(100), nullable=False),
+    Column("platform", String(64), nullable=False),
+    Column("manifest_digest", String(100), nullable=True),
+    Column("status", String(16), nullable=False),  # analysed | failed | not-covered
+    Column("reason", Text, nullable=True),
+    Column("analyser_version", String(200), nullable=True),
+    Column("db_versions", JSON, nullable=True),
+    Column("counts", JSON, nullable=True),
+    Column("package_count", Integer, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="SET NULL"), nullable=True),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("digest", "platform", name="uq_image_results_digest_platform"),
+)
+
+image_findings = Table(
+    "image_findings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "result_id",
+        Integer,
+        ForeignKey("image_results.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("vuln_id", String(255), nullable=False),
+    Column("package", String(512), nullable=False),
+    Column("installed_version", Text, nullable=False),
+    Column("fixed_version", Text, nullable=True),
+    Column("fix_state", String(16), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("db_source", String(255), nullable=False),
+    Column("db_version", String(128), nullable=True),
+    Column("detail", JSON, nullable=False),
+    Index("ix_image_findings_result_id", "result_id"),
+)
+
 # --- vulndb: imported advisory sources, their records, and the (ecosystem, package) index -
 # One row per source (a name the user chose or the resolved path). Each import builds a new
 # generation beside the live one and switches to it in one transaction, so readers only ever

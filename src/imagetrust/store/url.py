@@ -7,7 +7,6 @@ from pathlib import Path
 
 from imagetrust.errors import UsageError
 
-SQLITE_FILENAME = "imagetrust.db"
 _PASSWORD_IN_URL = re.compile(r"(?P<head>://[^/:@]*:)(?P<password>[^@/]*)(?P<tail>@)")
 
 
@@ -18,7 +17,9 @@ def resolve_db_url(home: Path, db_url: str | None) -> str:
     install; other schemes than SQLite and PostgreSQL are refused with a clear message.
     """
     if not db_url:
-        return f"sqlite:///{(home / SQLITE_FILENAME).resolve()}"
+        from imagetrust.paths import HomeLayout
+
+        return f"sqlite:///{HomeLayout(home).store_file.resolve()}"
     scheme = db_url.split("://", 1)[0].lower() if "://" in db_url else ""
     if scheme in {"postgresql", "postgres"}:
         return "postgresql+psycopg://" + db_url.split("://", 1)[1]

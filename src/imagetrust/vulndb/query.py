@@ -225,3 +225,17 @@ def records_by_id(conn: Connection, record_id: str) -> list[dict[str, Any]]:
         {"id": row.record_id, "severity": row.severity, "database_specific": row.database_specific}
         for row in rows
     ]
+
+
+def live_generations(conn: Connection) -> list[tuple[str, int, str | None]]:
+    """(source, generation, version) of every live source: which database matching reads.
+
+    Cheap (one small table), unlike ``db_status``: a job compares it with what an earlier
+    matching recorded to know whether the database changed since.
+    """
+    rows = conn.execute(
+        select(vuln_sources.c.name, vuln_sources.c.generation, vuln_sources.c.version)
+        .where(vuln_sources.c.generation > 0)
+        .order_by(vuln_sources.c.name)
+    )
+    return [(str(name), int(generation), version) for name, generation, version in rows]

@@ -1,6 +1,6 @@
 """Push built images to a registry through the distribution API (the push side we need).
 
-Used by the demo and the tests to publish what ``oci.builder`` made, exactly as a real
+Used by the demo and the tests to publish what ``testkit.builder`` made, exactly as a real
 client would: blobs that the registry already has are skipped (``HEAD``), the others are
 uploaded monolithically (``POST`` then ``PUT ?digest=``) or in chunks (``PATCH`` with
 ``Content-Range``), then child manifests by digest and the top one by tag.
@@ -13,10 +13,10 @@ from urllib.parse import urljoin
 import httpx
 
 from imagetrust.oci import media
-from imagetrust.oci.builder import Blob, Built
 from imagetrust.oci.client import RegistryClient
 from imagetrust.oci.errors import DigestMismatchError, OciError
 from imagetrust.oci.models import Descriptor
+from imagetrust.testkit.builder import Blob, Built
 
 
 def _location(client: RegistryClient, response: httpx.Response, label: str) -> str:

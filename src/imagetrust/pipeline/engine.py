@@ -1,0 +1,523 @@
+"""The analysis loop of a run: manifests here, layers in workers, one transaction per image.
+
+The main process reads indexes and manifests (each GET is a pull, counted by the one pull
+budget of the run), hands each layer the cache lacks to the workers once (however many
+images share it), and keeps a window of images in flight. When all of an image's layers
+are in the cache it builds the SBOM from them, matches it against the database in one read
+snapshot, and writes the SBOM, the result and the findings in one transaction. A failure
+is that image's: it is stored with its reason and the loop goes on. When the pull budget
+runs out, the loop finishes the images already in flight and leaves the rest queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
+from msgspec.structs import replace
+
+from imagetrust.errors import ImagetrustError
+from imagetrust.failpoints import failpoint
+from imagetrust.oci.errors import OciError, PullBudgetExhaustedError
+from imagetrust.oci.image import (
+    PlatformImage,
+    PlatformSelection,
+    ResolvedImage,
+    load_platform_image,
+    platform_entries,
+    read_top,
+)
+from imagetrust.oci.models import Descriptor, ImageIndex, Platform
+from imagetrust.oci.reference import ImageReference
+from imagetrust.pipeline.plan import ImageWork, Uncovered, choose, split_platforms
+from imagetrust.pipeline.results import (
+    DbKey,
+    PlatformRow,
+    ResultStatus,
+    record_analysed,
+    record_failed,
+    record_not_covered,
+    record_platforms,
+)
+from imagetrust.pipeline.workers import LayerOutcome, LayerTask, analyse_layer
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from imagetrust.oci.sources import ImageSource, OciSession
+    from imagetrust.pipeline.context import PipelineContext
+    from imagetrust.resolve.models import ResolveRequest
+    from imagetrust.sbom.models import ImageSbom
+    from imagetrust.store.database import Store
+    from imagetrust.vulndb.scan import Finding
+
+log = logging.getLogger(__name__)
+MATCH_BATCH = 50  # stored SBOMs matched per read snapshot
+
+
+class Counters(Struct):
+    new: int = 0  # analysed for the first time (downloaded, or a stored SBOM used)
+    unchanged: int = 0  # nothing to do
+    rematched: int = 0  # the database changed: matched again, no download
+    failed: int = 0
+    queued: int = 0  # left for the next run (the pull budget ran out)
+    not_covered: int = 0
+    bytes_fetched: int = 0  # blob bytes downloaded (layers and configs)
+    layers_fetched: int = 0
+    layers_cached: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        from msgspec.structs import asdict
+
+        return asdict(self)
+
+
+class Failure(Struct, frozen=True):
+    item: str
+    platform: str
+    reason: str
+
+
+class RunObserver:
+    """What a run tells whoever watches it; the command line draws it, tests record it."""
+
+    def stage(self, name: str, done: int, total: int | None) -> None:
+        """Progress of one stage (catalog, resolve, match, analyse)."""
+
+    def image(self, label: str, outcome: str, detail: str) -> None:
+        """One image finished: new, rematched, failed, not-covered."""
+
+    def note(self, text: str) -> None:
+        """Something worth a line: a resumed run, an empty database, a budget stop."""
+
+
+class _InFlight(Struct):
+    work: ImageWork
+    source: ImageSource
+    image: PlatformImage
+    futures: list[Future[LayerOutcome]] = field(default_factory=list)
+
+    def ready(self) -> bool:
+        return all(f.done() for f in self.futures)
+
+
+def _done(outcome: LayerOutcome) -> Future[LayerOutcome]:
+    future: Future[LayerOutcome] = Future()
+    future.set_result(outcome)
+    return future
+
+
+class Engine:
+    def __init__(
+        self,
+        ctx: PipelineContext,
+        store: Store,
+        session: OciSession,
+        *,
+        run_id: int,
+        request: ResolveRequest,
+        jobs: int,
+        memory_mb: int | None,
+        observer: RunObserver,
+        counters: Counters,
+        failures: list[Failure],
+    ) -> None:
+        from imagetrust.pipeline.analysis import image_analyser
+        from imagetrust.sbom.cache import LayerCache
+        from imagetrust.sbom.models import LayerLimits
+
+        self.ctx = ctx
+        self.store = store
+        self.session = session
+        self.run_id = run_id
+        self.request = request
+        self.jobs = max(1, jobs)
+        self.memory_mb = memory_mb
+        self.observer = observer
+        self.counters = counters
+        self.failures = failures
+        self.cache = LayerCache(ctx.home.layer_cache)
+        self.limits = LayerLimits.from_settings(ctx.settings.sbom)
+        self.analyser_version = image_analyser(ctx).version
+        self._executor: Executor | None = None
+        self._layers: dict[str, Future[LayerOutcome]] = {}
+        self.budget_stop: str | None = None
+        self.queued: list[ImageWork] = []
+
+    @property
+    def now(self) -> datetime:
+        return self.ctx.clock.now()
+
+    # ------------------------------------------------------------------ executors
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            from imagetrust.pipeline.workers import InlineExecutor, process_pool
+
+            if self.jobs == 1:
+                self._executor = InlineExecutor(self.session, self.cache, self.limits)
+            else:
+                self._executor = process_pool(
+                    self.jobs, self.ctx.settings, self.cache, self.limits, self.memory_mb
+                )
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        for future in self._layers.values():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                outcome = future.result()
+                if outcome.fetched:
+                    self.counters.layers_fetched += 1
+                    self.counters.bytes_fetched += outcome.fetched
+
+    # ------------------------------------------------------------------ stored SBOMs
+
+    def match_stored(self, works: list[ImageWork]) -> list[ImageWork]:
+        """Match stored SBOMs again (no download); returns the works whose SBOM is gone."""
+        from imagetrust.sbom.stored import load_sbom
+        from imagetrust.vulndb.query import live_generations
+        from imagetrust.vulndb.scan import match_sboms
+
+        missing: list[ImageWork] = []
+        for start in range(0, len(works), MATCH_BATCH):
+            batch = works[start : start + MATCH_BATCH]
+            found: list[tuple[ImageWork, ImageSbom]] = []
+            with self.store.read() as conn:
+                key = live_generations(conn)
+                for work in batch:
+                    assert work.manifest is not None
+                    sbom = load_sbom(conn, work.manifest.digest, self.analyser_version)
+                    if sbom is None:
+                        missing.append(work)
+                    else:
+                        found.append((work, sbom))
+                matched = list(match_sboms(conn, [s for _, s in found])) if key else []
+            findings = [f for _, f in matched] if key else [[] for _ in found]
+            for (work, sbom), image_findings in zip(found, findings, strict=True):
+                first = not _analysed(work)
+                self._commit(work, sbom, image_findings, key, save=False, first=first)
+            self.observer.stage("match", min(start + MATCH_BATCH, len(works)), len(works))
+        return missing
+
+    # ------------------------------------------------------------------ downloads
+
+    def analyse(self, works: list[ImageWork]) -> None:
+        pending = deque(works)
+        active: list[_InFlight] = []
+        window = max(2, self.jobs * 2)
+        done = 0
+        while pending or active:
+            while pending and len(active) < window and self.budget_stop is None:
+                work = pending.popleft()
+                try:
+                    started = self._start(work, pending)
+                except PullBudgetExhaustedError as exc:
+                    self.budget_stop = exc.message
+                    self.observer.note(f"pull budget: {exc.message}")
+                    pending.appendleft(work)
+                    break
+                except ImagetrustError as exc:
+                    self._fail(work, exc.message)
+                    done += 1
+                    continue
+                except Exception as exc:  # one image's bug must not end the run
+                    log.debug("analysing %s failed", work.label, exc_info=True)
+                    self._fail(work, f"internal error: {type(exc).__name__}: {exc}")
+                    done += 1
+                    continue
+                if started is not None:  # None: an index's platforms took its place
+                    active.append(started)
+                self.observer.stage("analyse", done, done + len(active) + len(pending))
+            if not active:
+                if self.budget_stop is not None:
+                    break
+                continue
+            ready = [item for item in active if item.ready()]
+            if not ready:
+                waiting = [f for item in active for f in item.futures if not f.done()]
+                wait(waiting, return_when=FIRST_COMPLETED)
+                continue
+            for item in ready:
+                active.remove(item)
+                self._finish(item)
+                done += 1
+                self.observer.stage("analyse", done, done + len(active) + len(pending))
+        self.queued = list(pending)
+        self.counters.queued = len(self.queued)
+
+    def _start(self, work: ImageWork, pending: deque[ImageWork]) -> _InFlight | None:
+        """Read what the image needs from the registry and send its layers off.
+
+        An index is read first when its platforms are not known: its platforms are stored,
+        and the wanted ones join the front of the queue (or are matched from the store).
+        """
+        source = self.session.open(work.target.reference)
+        try:
+            return self._open_image(work, source, pending)
+        except BaseException:
+            source.close()
+            raise
+
+    def _open_image(
+        self, work: ImageWork, source: ImageSource, pending: deque[ImageWork]
+    ) -> _InFlight | None:
+        if work.needs_index:
+            image = self._read_index(work, source, pending)
+            if image is None:
+                source.close()
+                return None
+            work = image.work
+            platform_image = image.image
+        else:
+            assert work.manifest is not None
+            platform_image = load_platform_image(source, work.manifest)
+            wanted = Platform.parse(work.platform)
+            if not platform_image.platform.matches(wanted):
+                raise OciError(
+                    f"{work.label}: the manifest is for {platform_image.platform}, "
+                    f"not {work.platform}"
+                )
+        self.counters.bytes_fetched += platform_image.manifest.config.size
+        flight = _InFlight(work, source, platform_image)
+        for descriptor in platform_image.layers:
+            flight.futures.append(self._layer(work, source, descriptor))
+        return flight
+
+    def _read_index(
+        self, work: ImageWork, source: ImageSource, pending: deque[ImageWork]
+    ) -> _InFlight | None:
+        top, doc = read_top(source)
+        target = work.target
+        if isinstance(doc, ImageIndex):
+            rows = [
+                PlatformRow(str(e.platform), e.digest, e.media_type, e.size)
+                for e in platform_entries(doc)
+                if e.platform is not None
+            ]
+            single: PlatformImage | None = None
+        else:  # one manifest, no index: its platform is in its config
+            single = load_platform_image(source, top)
+            rows = [PlatformRow(str(single.platform), top.digest, top.media_type, top.size)]
+        works, uncovered = split_platforms(target, rows, self.request)
+        with self.store.transaction() as conn:
+            record_platforms(conn, target.digest, rows, self.now)
+        self.not_covered(uncovered)
+        if single is not None and works:
+            return _InFlight(works[0], source, single)
+        self._queue_platforms(works, pending)
+        return None
+
+    def _queue_platforms(self, works: list[ImageWork], pending: deque[ImageWork]) -> None:
+        """Platforms just learnt from an index: matched from the store or downloaded next."""
+        from imagetrust.pipeline.plan import Plan, sboms_present
+        from imagetrust.pipeline.results import stored_results
+        from imagetrust.vulndb.query import live_generations
+
+        plan = Plan()
+        with self.store.read() as conn:
+            key = live_generations(conn)
+            results = stored_results(conn, [w.target.digest for w in works])
+            manifests = {w.manifest.digest for w in works if w.manifest is not None}
+            have = sboms_present(conn, manifests, self.analyser_version)
+        for work in works:
+            choose(work, results, have, self.analyser_version, key, plan)
+        self.counters.unchanged += len(plan.unchanged)
+        for missing in self.match_stored(plan.match):
+            plan.analyse.append(missing)
+        for work in reversed(plan.analyse):
+            pending.appendleft(work)
+
+    def _layer(
+        self, work: ImageWork, source: ImageSource, descriptor: Descriptor
+    ) -> Future[LayerOutcome]:
+        digest = descriptor.digest
+        if digest in self._layers:
+            return self._layers[digest]
+        try:
+            cached = self.cache.path_for(digest, self.analyser_version).is_file()
+        except ValueError:
+            cached = False
+        if cached:
+            self.counters.layers_cached += 1
+            future = _done(LayerOutcome(digest, 0))
+        elif isinstance(work.target.reference, ImageReference):
+            task = LayerTask(work.target.reference, descriptor)
+            future = self._submit(task)
+        else:  # a local layout or archive: read here, from the source already open
+            future = _done(self._local_layer(source, descriptor))
+        self._layers[digest] = future
+        return future
+
+    def _submit(self, task: LayerTask) -> Future[LayerOutcome]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self._pool().submit(analyse_layer, task)
+        except BrokenProcessPool:  # a worker died (killed for memory?): start new ones
+            log.warning("a worker process died; starting new workers")
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+            return self._pool().submit(analyse_layer, task)
+
+    def _local_layer(self, source: ImageSource, descriptor: Descriptor) -> LayerOutcome:
+        from imagetrust.sbom.analyse import ImageAnalyser, SbomOptions
+
+        analyser = ImageAnalyser(self.cache, SbomOptions(limits=self.limits))
+        try:
+            _, cached = analyser.layer(source, descriptor)
+        except ImagetrustError as exc:
+            return LayerOutcome(descriptor.digest, 0, exc.message)
+        return LayerOutcome(descriptor.digest, 0 if cached else descriptor.size)
+
+    # ------------------------------------------------------------------ finishing
+
+    def _finish(self, item: _InFlight) -> None:
+        work = item.work
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            try:
+                outcomes = [future.result() for future in item.futures]
+            except BrokenProcessPool:
+                limit = f" (is {self.memory_mb} MiB enough?)" if self.memory_mb else ""
+                raise OciError(f"a worker process died analysing a layer{limit}") from None
+            errors = [o.error for o in outcomes if o.error]
+            if errors:
+                raise OciError(errors[0])
+            sbom = self._sbom(item)
+            findings, key = self._match(sbom)
+            self._commit(work, sbom, findings, key, save=True, first=True)
+        except ImagetrustError as exc:
+            self._fail(work, exc.message)
+        except Exception as exc:
+            log.debug("finishing %s failed", work.label, exc_info=True)
+            self._fail(work, f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            item.source.close()
+
+    def _sbom(self, item: _InFlight) -> ImageSbom:
+        """The image's SBOM from the layer cache the workers filled.
+
+        The stored SBOM describes the image: whether this run found a layer in the cache is
+        about the run (its summary counts it), so ``from_cache`` is not kept.
+        """
+        from imagetrust.pipeline.analysis import image_analyser
+
+        target = item.work.target
+        manifest = item.image.descriptor
+        resolved = ResolvedImage(
+            reference=item.source.description,
+            descriptor=Descriptor(manifest.media_type, target.digest, 0),
+            index=None,
+            available=(item.image.platform,),
+            images=(item.image,),
+            attestations=(),
+            selection=PlatformSelection(),
+        )
+        sbom = image_analyser(self.ctx).analyse_platform(item.source, resolved, item.image)
+        index = target.digest if target.digest != manifest.digest else None
+        layers = tuple(replace(layer, from_cache=False) for layer in sbom.layers)
+        return replace(sbom, index_digest=index, layers=layers)
+
+    def _match(self, sbom: ImageSbom) -> tuple[list[Finding], DbKey]:
+        """Findings from one read snapshot, with the database generations they came from."""
+        from imagetrust.vulndb.query import live_generations
+        from imagetrust.vulndb.scan import match_sboms
+
+        with self.store.read() as conn:
+            key = live_generations(conn)
+            if not key:
+                return [], key
+            [(_, findings)] = list(match_sboms(conn, [sbom]))
+        return findings, key
+
+    def _commit(
+        self,
+        work: ImageWork,
+        sbom: ImageSbom,
+        findings: list[Finding],
+        key: DbKey,
+        *,
+        save: bool,
+        first: bool,
+    ) -> None:
+        """``save``: the SBOM is new (else it is the stored one); ``first``: the image was
+        not analysed before (else this is a re-match after a database change)."""
+        from imagetrust.sbom.stored import save_sbom
+
+        with self.store.transaction() as conn:
+            if save:
+                save_sbom(conn, sbom, self.now)
+            failpoint("image.commit")  # a crash half-way through an image's transaction
+            record_analysed(
+                conn,
+                digest=work.target.digest,
+                platform=work.platform,
+                sbom=sbom,
+                findings=findings,
+                db_key=key,
+                run_id=self.run_id,
+                now=self.now,
+                attempted=first,
+            )
+        failpoint("image.after")
+        outcome = "new" if first else "rematched"
+        if first:
+            self.counters.new += 1
+        else:
+            self.counters.rematched += 1
+        fixable = sum(1 for f in findings if f.fixable)
+        self.observer.image(
+            work.label,
+            outcome,
+            f"{len(sbom.packages)} packages, {len(findings)} findings ({fixable} fixable)",
+        )
+
+    def _fail(self, work: ImageWork, reason: str) -> None:
+        from imagetrust.store.runs import record_item_error
+
+        with self.store.transaction() as conn:
+            record_failed(
+                conn,
+                digest=work.target.digest,
+                platform=work.platform,
+                manifest_digest=work.manifest.digest if work.manifest else None,
+                reason=reason,
+                run_id=self.run_id,
+                now=self.now,
+            )
+            record_item_error(
+                conn, self.run_id, stage="analyse", item=work.label, message=reason, now=self.now
+            )
+        self.counters.failed += 1
+        self.failures.append(Failure(work.target.label, work.platform, reason))
+        self.observer.image(work.label, "failed", reason)
+
+    def not_covered(self, entries: list[Uncovered]) -> None:
+        """Images that will not be analysed, with the reason, as results."""
+        if not entries:
+            return
+        with self.store.transaction() as conn:
+            for entry in entries:
+                record_not_covered(
+                    conn,
+                    digest=entry.digest,
+                    platform=entry.platform,
+                    manifest_digest=entry.manifest_digest,
+                    reason=entry.reason,
+                    run_id=self.run_id,
+                    now=self.now,
+                )
+        self.counters.not_covered += len(entries)
+
+
+def _analysed(work: ImageWork) -> bool:
+    previous = work.previous
+    return previous is not None and previous.status == ResultStatus.ANALYSED

@@ -1,0 +1,86 @@
+"""Vulnerabilities of one image (or an SBOM file): SBOMs, stored, then matched in one read.
+
+An image's SBOMs come through the layer cache and are stored (one image, one transaction),
+so re-matching later after a database import reads no layer. Matching runs inside one
+``Store.read()``, so every finding and the database versions reported with them come from
+the same generations even if an import switches meanwhile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from msgspec import Struct
+
+from imagetrust.errors import UsageError
+from imagetrust.pipeline.context import PipelineContext
+
+if TYPE_CHECKING:
+    from imagetrust.oci.image import PlatformSelection
+    from imagetrust.oci.reference import Reference
+    from imagetrust.sbom.models import ImageSbom
+    from imagetrust.store.database import Store
+    from imagetrust.vulndb.query import DbStatus
+    from imagetrust.vulndb.scan import Finding
+
+SBOM_PREFIX = "sbom:"
+
+
+class SbomFile(Struct, frozen=True):
+    """``sbom:FILE``: a CycloneDX, SPDX or imagetrust JSON SBOM instead of an image."""
+
+    path: Path
+
+    def __str__(self) -> str:
+        return f"{SBOM_PREFIX}{self.path}"
+
+
+def parse_scan_target(text: str) -> Reference | SbomFile:
+    """What ``scan`` accepts: any image reference, or ``sbom:FILE``."""
+    if text.startswith(SBOM_PREFIX):
+        return SbomFile(Path(text[len(SBOM_PREFIX) :]))
+    from imagetrust.oci.reference import parse_reference
+
+    return parse_reference(text)
+
+
+class ScanOutcome(Struct):
+    results: list[tuple[ImageSbom, list[Finding]]]
+    status: DbStatus  # the database the findings came from (the same snapshot)
+
+
+def scan(
+    ctx: PipelineContext, target: Reference | SbomFile, selection: PlatformSelection
+) -> ScanOutcome:
+    if isinstance(target, SbomFile):
+        from imagetrust.sbom.formats.read import read_sbom_file
+
+        sboms = [read_sbom_file(str(target.path))]
+        with ctx.open_store() as store:
+            return match(store, sboms)
+    from imagetrust.pipeline.analysis import analyse_image
+    from imagetrust.sbom.stored import save_sbom
+
+    sboms = analyse_image(ctx, target, selection)
+    with ctx.open_store() as store:
+        for sbom in sboms:  # one image, one transaction
+            with store.transaction() as conn:
+                save_sbom(conn, sbom, ctx.clock.now())
+        return match(store, sboms)
+
+
+def match(store: Store, sboms: list[ImageSbom]) -> ScanOutcome:
+    """Every SBOM matched in one snapshot; an empty database is a usage error."""
+    from imagetrust.vulndb.query import db_status
+    from imagetrust.vulndb.scan import match_sboms
+
+    with store.read() as conn:
+        status = db_status(conn)
+        if not status.live_sources:
+            raise UsageError(
+                "the vulnerability database is empty",
+                hint="import OSV or Alpine secdb data first: imagetrust db import PATH",
+            )
+        results = list(match_sboms(conn, sboms))
+    return ScanOutcome(results, status)
