@@ -91,12 +91,25 @@ class SbomSettings(_Section, frozen=True, kw_only=True):
     ] = 1000.0
 
 
+class EolSettings(_Section, frozen=True, kw_only=True):
+    """End-of-life data (endoflife.date) and the rule that reads it."""
+
+    url: Annotated[str, Meta(description="endoflife.date base URL; the API is under /api/v1")] = (
+        "https://endoflife.date"
+    )
+    until_eoes: Annotated[
+        list[str],
+        Meta(description="products supported until their extended support end (eoes)"),
+    ] = field(default_factory=lambda: ["debian"])
+
+
 class Settings(_Section, frozen=True, kw_only=True):
     http: HttpSettings = field(default_factory=HttpSettings)
     hub: HubSettings = field(default_factory=HubSettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     sources: SourcesSettings = field(default_factory=SourcesSettings)
     sbom: SbomSettings = field(default_factory=SbomSettings)
+    eol: EolSettings = field(default_factory=EolSettings)
 
 
 @cache

@@ -12,6 +12,8 @@ from imagetrust.cli import (
     catalog_cmd,
     db_cmd,
     demo_cmd,
+    eol_cmd,
+    evaluate_cmd,
     inspect_cmd,
     sbom_cmd,
     scan_cmd,
@@ -110,6 +112,8 @@ app.command("catalog")(catalog_cmd.catalog)
 app.command("inspect")(inspect_cmd.inspect)
 app.command("sbom")(sbom_cmd.sbom)
 app.command("scan")(scan_cmd.scan)
+app.command("evaluate")(evaluate_cmd.evaluate)
+app.add_typer(eol_cmd.app, name="eol")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")
 app.command("demo")(demo_cmd.demo)
