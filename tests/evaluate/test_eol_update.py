@@ -98,7 +98,9 @@ def test_an_update_is_all_or_nothing(
 ) -> None:
     responses = recorded()
     serve(api, {"debian": responses["debian"]})
-    if failure == "truncated":
+    if failure == "unknown-product":
+        api.expect_request("/api/v1/products/go/").respond_with_data("not found", status=404)
+    elif failure == "truncated":
         api.expect_request("/api/v1/products/go/").respond_with_data(responses["go"][:500])
     elif failure == "server-error":
         api.expect_request("/api/v1/products/go/").respond_with_data("down", status=503)
@@ -113,6 +115,8 @@ def test_an_update_is_all_or_nothing(
         capsys, "--home", str(home), "eol", "update", "--product", "debian", "--product", "go"
     )
     assert code == 1 and "error:" in err and "go" in err
+    if failure == "unknown-product":
+        assert "endoflife.date has no product 'go'" in err
     assert path.read_text(encoding="utf-8") == before
     assert [p.name for p in path.parent.iterdir()] == ["endoflife.json"]  # no temporary left
 
@@ -162,3 +166,15 @@ def test_the_data_stating_the_later_date_decides(
     code, status, _ = cli_json(capsys, "--home", str(home), "eol", "status")
     fetched = status["products"]["debian"]["fetched_at"]
     assert (fetched is not None) == (bundle == "older")
+
+
+def test_a_damaged_refresh_is_passed_over_for_the_bundled_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "home"
+    (home / "eol").mkdir(parents=True)
+    (home / "eol" / "endoflife.json").write_text('{"format": 1, "products": ', encoding="utf-8")
+    code, status, err = cli_json(capsys, "--home", str(home), "eol", "status")
+    assert code == 0, err
+    assert status["stated_at"] == str(bundled_eol_data().stated_at)
+    assert all(p["fetched_at"] is None for p in status["products"].values())

@@ -112,3 +112,33 @@ def test_evaluate_without_a_store_creates_nothing(
     assert main(["--home", str(home), "evaluate"]) == 1
     assert "no store at" in capsys.readouterr().err
     assert not home.exists()
+
+
+def test_an_unreadable_stored_sbom_is_an_error_on_that_image_only(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str], stored: dict[str, str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from imagetrust.store.schema import image_sboms
+
+    with Store.open(store_url) as store, store.transaction() as conn:
+        conn.execute(
+            insert(image_sboms).values(
+                digest="sha256:" + "0" * 64,
+                analyser_version="v0",
+                reference="broken:1",
+                platform="linux/amd64",
+                package_count=0,
+                document={"packages": "not a list"},
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    code, doc, err = cli_json(
+        capsys, "--home", str(tmp_path / "h"), "--db-url", store_url, "evaluate"
+    )
+    assert code == 1 and "could not be evaluated" in err
+    assert len(doc["images"]) == len(stored)
+    (problem,) = doc["problems"]
+    assert problem["item"].startswith("broken:1@") and "unreadable" in problem["message"]

@@ -18,6 +18,7 @@ such a failure too.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from imagetrust.store.database import Store
+
+log = logging.getLogger(__name__)
 
 Observer = Callable[[ImageSbom], Observation]
 
@@ -163,6 +166,10 @@ def evaluate_stored(
                 evidence, note = _evaluate_one(store, sbom, context, observe, namespace, subject)
             except ImagetrustError as exc:
                 problems.append(Problem(item, exc.message))
+                continue
+            except Exception as exc:  # a bug or odd stored data: this image only, not the run
+                log.debug("evaluating %s failed", item, exc_info=True)
+                problems.append(Problem(item, f"internal error: {type(exc).__name__}: {exc}"))
                 continue
             if note is not None:
                 problems.append(Problem(item, note))

@@ -267,6 +267,8 @@ def _current_digest(row: Any, sbom: ImageSbom) -> str | None:
     os_name, _, rest = sbom.platform.partition("/")
     arch, _, variant = rest.partition("/")
     for image in row.images:
+        if not isinstance(image, dict):
+            continue
         if (image.get("os"), image.get("architecture")) == (os_name, arch) and (
             not variant or image.get("variant") == variant
         ):
