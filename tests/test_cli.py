@@ -42,7 +42,8 @@ def test_help_lists_the_commands_that_exist() -> None:
 def test_root_help_lists_every_command_even_before_a_command_name() -> None:
     result = run_cli("--help", "sbom")
     assert result.returncode == 0
-    for command in ("catalog", "inspect", "sbom", "scan", "resolve", "run", "db", "store", "demo"):
+    commands = ("catalog", "inspect", "sbom", "scan", "resolve", "run", "evaluate", "eol", "db")
+    for command in (*commands, "store", "demo"):
         assert f"  {command} " in result.stdout
 
 

@@ -85,6 +85,23 @@ def test_demo_runs_every_stage_and_is_repeatable(tmp_path: Path, store_url: str)
     debian_vulns = by_image["debian:12"]["vulnerabilities"]
     assert {v["fix_state"] for v in debian_vulns} == {"wont-fix"}
     assert any(v["package"] == "libc6" and v["source_name"] == "glibc" for v in debian_vulns)
+    # Evidence: each image as the catalog repository and tag it stands for.
+    assert seen.count("evaluate") == 3
+    evaluation = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    evidence = {
+        f"{e['subject']['repository']}:{e['subject']['tag']}": e for e in evaluation["images"]
+    }
+    # alpine-linux.md: 3.16 eol 2024-05-23; debian.md: 12 LTS (eoes) until 2028-06-30
+    assert (evidence["alpine:3.16"]["os"]["status"], evidence["alpine:3.16"]["os"]["eol_date"]) == (
+        "eol",
+        "2024-05-23",
+    )
+    assert evidence["debian:12"]["os"]["status"] == "supported"
+    assert evidence["alpine:3.16"]["tag_support"]["supported"] is False  # not in library/alpine
+    assert evidence["debian:12"]["tag_support"]["supported"] is True
+    assert evidence["debian:12"]["supply_chain"]["sbom"] is True  # built with attestations
+    assert evidence["alpine:3.16-app"]["hygiene"]["runs_as_root"] is False  # USER app
+    assert evidence["debian:12"]["popularity"]["pull_count"] == 1947003566  # the recording
     summary = json.loads(first.summary_path.read_text())
     assert summary["schema_version"] == 1 and summary["kind"] == "demo-summary"
     assert summary["run_id"] == second.run_id > first.run_id

@@ -120,6 +120,18 @@ class VulnDbSettings(_Section, frozen=True, kw_only=True):
     max_yaml_depth: Annotated[int, Meta(gt=0, description="nesting of one YAML file")] = 64
 
 
+class EolSettings(_Section, frozen=True, kw_only=True):
+    """End-of-life data (endoflife.date) and the rule that reads it."""
+
+    url: Annotated[str, Meta(description="endoflife.date base URL; the API is under /api/v1")] = (
+        "https://endoflife.date"
+    )
+    until_eoes: Annotated[
+        list[str],
+        Meta(description="products supported until their extended support end (eoes)"),
+    ] = field(default_factory=lambda: ["debian"])
+
+
 class Settings(_Section, frozen=True, kw_only=True):
     http: HttpSettings = field(default_factory=HttpSettings)
     hub: HubSettings = field(default_factory=HubSettings)
@@ -128,6 +140,7 @@ class Settings(_Section, frozen=True, kw_only=True):
     sources: SourcesSettings = field(default_factory=SourcesSettings)
     sbom: SbomSettings = field(default_factory=SbomSettings)
     vulndb: VulnDbSettings = field(default_factory=VulnDbSettings)
+    eol: EolSettings = field(default_factory=EolSettings)
 
 
 @cache

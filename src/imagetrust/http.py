@@ -6,8 +6,8 @@ full jitter, honour ``Retry-After``, and never wait longer in total than the run
 ``WaitBudget`` allows (``[http] max_wait``): past that the request fails with
 ``RateLimitedError`` saying when to come back, so a run stops cleanly instead of hanging.
 
-Only ``catalog`` (Hub client), ``oci`` and ``vulndb`` import this module; it imports httpx
-and tenacity, so callers import it lazily.
+Only ``catalog`` (Hub client), ``oci``, ``vulndb`` and ``evaluate`` (the endoflife.date
+client) import this module; it imports httpx and tenacity, so callers import it lazily.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ REAL_DEPRECATIONS = {
     "amazonlinux": (NOTICE, "partial"),  # only the 1 / 2018.03 tags are EOL
     "clearlinux": (DEPRECATED, "whole-image"),
     "clefos": (DEPRECATED, "whole-image"),
-    "emqx": (NOTICE, "note"),
+    "emqx": (DEPRECATED, "whole-image"),  # "we stopped publishing the emqx ... image"
     "liquibase": (DEPRECATED, "whole-image"),
     "mongo-express": (DEPRECATED, "whole-image"),
     "nextcloud": (NOTICE, "note"),
@@ -84,6 +84,7 @@ def test_evidence_is_the_deciding_clause() -> None:
     assert evidence("notary") == "the upstream notary project was archived as of july 30"
     assert "tags of this image are eol" in evidence("amazonlinux")
     assert "deprecation notice" in evidence("plone")
+    assert evidence("emqx") == "we stopped publishing the emqx docker official image"
     assert evidence("nextcloud") == ""
 
 
@@ -119,7 +120,14 @@ RULE_CASES = [
     ("See [why](https://example.com/this-image-is-deprecated).", NOTICE, "note"),
     ("# Deprecated\n\nMove along.", DEPRECATED, "heading"),
     ("## Deprecation of the 2.x tags\n\nMove along.", NOTICE, "note"),
-    ("We stopped publishing this image.", NOTICE, "note"),
+    ("We stopped publishing this image.", DEPRECATED, "whole-image"),
+    ("We stopped publishing the 2.x tags.", NOTICE, "partial"),
+    ("This image is being deprecated.", DEPRECATED, "whole-image"),
+    ("The image is no longer published or updated.", DEPRECATED, "whole-image"),
+    ("This repository is no longer updated.", DEPRECATED, "whole-image"),
+    ("This image will no longer be updated.", DEPRECATED, "whole-image"),
+    ("Constraints are preventing Foo from publishing updates here.", NOTICE, "note"),
+    ("Users are no longer published here.", NOTICE, "note"),
     ("", NOTICE, "note"),
 ]
 

@@ -82,8 +82,8 @@ def docs(name: str, kind: DeprecationKind, text: str | None = None) -> DocsInfo:
             RepoState.ACTIVE,
             "lists 1 tags",
         ),
-        (None, None, True, RepoState.REMOVED, "on Docker Hub"),
-        (None, docs("x", DeprecationKind.NONE), False, RepoState.REMOVED, "docs repository"),
+        (None, None, True, RepoState.REMOVED, "neither a library file nor docs"),
+        (None, docs("x", DeprecationKind.NONE), False, RepoState.DEPRECATED, "no library file"),
     ],
 )
 def test_state_rules(

@@ -58,9 +58,9 @@ def test_alpine_findings_fix_state_and_counts(cli, layouts: dict[str, str]) -> N
     assert code == 0, err
     doc = json.loads(out)
     assert list(doc)[:2] == ["schema_version", "kind"] and doc["kind"] == "scan"
-    assert (
-        doc["image"]["os"]["family"] == "alpine" and doc["image"]["os"]["eol_status"] == "unknown"
-    )
+    # alpine-linux.md (endoflife.date): 3.16 ended 2024-05-23, before the clock (2026-11-23)
+    assert (doc["image"]["os"]["family"], doc["image"]["os"]["eol_status"]) == ("alpine", "eol")
+    assert doc["image"]["os"]["eol_date"] == "2024-05-23"
     found = {(v["package"], v["id"], v["fixed_version"]) for v in doc["vulnerabilities"]}
     # Alpine 3.16's secdb: openssl 1.1.1t-r0 fixed the February 2023 advisories, and the
     # image ships libssl1.1/libcrypto1.1 1.1.1q-r0 (origin openssl).

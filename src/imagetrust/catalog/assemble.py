@@ -1,20 +1,30 @@
 """Combine the three sources into one ``CatalogEntry`` per repository.
 
-The state rules, in order (the first that applies wins):
+The state rules. An image is **deprecated** when any of these holds (every one that holds
+is named in the reason, so a reviewer sees all the evidence):
 
-1. A library file with no ``Tags`` at all: **deprecated** (the official-images maintainers
-   empty a file when an image is retired, before removing it).
-2. A docs ``deprecated.md`` that declares the whole image deprecated, unmaintained or end
-   of life: **deprecated**, even while the library file still lists tags (openjdk kept its
-   tags for a long time after being deprecated).
-3. A library file with tags: **active**. A ``deprecated.md`` that is only a note, or that
-   retires some variants only, is shown as the ``notice`` and does not change the state.
-4. No library file, but the Hub or the docs know the repository: **removed** (removed images
-   stay on Docker Hub, still pullable, which is exactly what a reviewer must see).
+1. its short description (Docker Hub's, else the docs' ``README-short.txt``) starts with
+   ``DEPRECATED``: the marker the official-images maintainers put on the Hub page of a
+   retired image;
+2. its docs ``deprecated.md`` declares the whole image deprecated, being deprecated,
+   archived, unmaintained, or no longer published or updated (``docs.py`` has the rules);
+3. its library file lists no tags (the maintainers empty a file when an image is retired,
+   before removing it), or it has no library file but the docs repository still knows it.
+
+It is **removed** when neither a library file nor a docs folder exists (removed images stay
+on Docker Hub, still pullable, which is exactly what a reviewer must see), and **active**
+otherwise. A ``deprecated.md`` that only informs, or retires some tags only, is kept as the
+``notice`` and leaves the image active.
+
+Beside the state, ``published`` says whether the library file lists tags: "deprecated, still
+published" (openjdk kept its tags long after its deprecation, emqx and clearlinux too) is
+what the 2020 review of official images warned about, and differs from "deprecated, no
+longer published" for anyone still pulling the image.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from imagetrust.catalog.models import (
@@ -27,6 +37,8 @@ from imagetrust.catalog.models import (
 )
 
 NOTICE_MAX_CHARS = 2000
+# "DEPRECATED; use ...", "DEPRECATED. Plone is ...": the word first, whatever follows.
+_DEPRECATED_MARK = re.compile(r"\s*\W{0,3}\s*DEPRECATED\b", re.IGNORECASE)
 
 
 def _notice(docs: DocsInfo | None) -> str | None:
@@ -38,22 +50,51 @@ def _notice(docs: DocsInfo | None) -> str | None:
     return text or None
 
 
+def _marked_deprecated(description: str | None) -> bool:
+    return bool(description) and _DEPRECATED_MARK.match(description or "") is not None
+
+
+def deprecation_reasons(
+    manifest: LibraryManifest | None,
+    docs: DocsInfo | None,
+    hub: HubRepository | None,
+) -> list[str]:
+    """Every rule that makes the image deprecated, each as a line a reviewer can check."""
+    reasons: list[str] = []
+    for source, description in (
+        ("Docker Hub", hub.description if hub is not None else None),
+        ("README-short.txt", docs.description if docs is not None else None),
+    ):
+        if _marked_deprecated(description):
+            reasons.append(f"the short description ({source}) starts with DEPRECATED")
+            break
+    if docs is not None and docs.deprecation is DeprecationKind.DEPRECATED:
+        reasons.append("deprecated.md declares the image deprecated")
+    if manifest is not None and not manifest.has_tags:
+        reasons.append("the library file lists no tags")
+    elif manifest is None and docs is not None:
+        reasons.append("no library file, only the docs repository knows it")
+    return reasons
+
+
 def decide_state(
     manifest: LibraryManifest | None,
     docs: DocsInfo | None,
     hub: HubRepository | None,
 ) -> tuple[RepoState, str]:
     """The repository's state and a one-line reason a reviewer can check."""
-    docs_deprecated = docs is not None and docs.deprecation is DeprecationKind.DEPRECATED
-    if manifest is not None:
-        if not manifest.has_tags:
-            return RepoState.DEPRECATED, "the library file lists no tags"
-        if docs_deprecated:
-            return RepoState.DEPRECATED, "deprecated.md declares the image deprecated"
-        return RepoState.ACTIVE, f"the library file lists {len(manifest.supported_tags)} tags"
-    if hub is not None:
-        return RepoState.REMOVED, "on Docker Hub but has no library file"
-    return RepoState.REMOVED, "in the docs repository but has no library file"
+    if manifest is None and docs is None:
+        return RepoState.REMOVED, "on Docker Hub, but neither a library file nor docs exist"
+    reasons = deprecation_reasons(manifest, docs, hub)
+    if reasons:
+        return RepoState.DEPRECATED, "; ".join(reasons)
+    assert manifest is not None  # without one, deprecation_reasons always names it
+    return RepoState.ACTIVE, f"the library file lists {len(manifest.supported_tags)} tags"
+
+
+def is_published(manifest: LibraryManifest | None) -> bool:
+    """Published: the library file lists tags, so the image is still built and pushed."""
+    return manifest is not None and manifest.has_tags
 
 
 def assemble_entry(
@@ -79,6 +120,7 @@ def assemble_entry(
         name=name,
         state=state,
         state_reason=reason,
+        published=is_published(manifest),
         notice=_notice(docs),
         supported_tags=manifest.supported_tags if manifest is not None else (),
         tag_count=tag_count,

@@ -21,13 +21,16 @@ miss dead ones. The text is therefore read, by explicit rules, in this order:
    slug such as ``...-has-been-archived`` is not a statement), code backticks are dropped,
    case is folded. It is then cut into clauses at line breaks, sentence ends and
    ``, ; : ( )``, so each statement is judged with its own subject.
-2. A *retirement statement* is a clause "SUBJECT is|are|was|has been|will be
+2. A *retirement statement* is a clause "SUBJECT is|are|was|has been|will be|is being
    [now|officially] RETIRED", where RETIRED is one of deprecated, archived, unmaintained,
-   discontinued, EOL, end of life, no longer maintained, not (actively) maintained, no
-   longer supported; or "SUBJECT will not|will no longer receive ... updates". Why: these
-   are the words maintainers use to say the image will get no more fixes, which is what
-   matters for trust; words like "stopped publishing" or "constraints preventing updates"
-   describe a situation, not a retirement, and stay a notice.
+   discontinued, EOL, end of life, no longer maintained / supported / published / updated,
+   not (actively) maintained or updated; "SUBJECT will no longer be published|updated|...";
+   "SUBJECT will not|will no longer receive ... updates"; or "... stopped|ceased publishing
+   (updating, maintaining) OBJECT", whose OBJECT is then judged as the subject. Why: these
+   are the words maintainers use to say the image gets no more fixes or builds, which is
+   what matters for trust (emqx: "we stopped publishing the `emqx` Docker Official Image").
+   Words that describe a situation rather than an end ("constraints preventing Rocky Linux
+   from publishing updates here") stay a notice.
 3. The statement is *partial* if its subject names tags, variants, versions or editions,
    or holds a version number ("Plone 4.x", "The `1`, `2018.03` tags"). Why: retiring some
    tags leaves the image itself alive, and the resolve stage already sees which tags are
@@ -91,16 +94,25 @@ _HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.*)$")
 _CLAUSE_BREAK = re.compile(r"[\n,;:()]|[.!?](?=\s|$)")
 _RETIRED = (
     r"(?:deprecated|archived|unmaintained|discontinued|eol|end[- ]of[- ]life"
-    r"|no\s+longer\s+(?:maintained|supported)|not\s+(?:actively\s+)?maintained)"
+    r"|no\s+longer\s+(?:maintained|supported|published|updated)"
+    r"|not\s+(?:actively\s+)?(?:maintained|updated))"
 )
 # The subject is the clause text before the match: searching for the verb alone keeps the
 # work linear in the clause length, where a leading ``(.*?)`` group would be quadratic.
 _STATEMENT = re.compile(
-    r"\b(?:is|are|was|were|has\s+been|have\s+been|will\s+be)"
+    r"\b(?:is|are|was|were|has\s+been|have\s+been|will\s+be|is\s+being|are\s+being)"
     r"\s+(?:(?:now|officially|also|hereby)\s+)*" + _RETIRED + r"\b"
+)
+_NO_LONGER_BE = re.compile(
+    r"\b(?:will|shall)\s+(?:no\s+longer|not)\s+be\s+(?:\w+\s+)?"
+    r"(?:published|updated|maintained|supported)\b"
 )
 _NO_UPDATES = re.compile(
     r"\b(?:will\s+)?(?:not|no\s+longer)\s+receive\b(?:\s+\S+){0,5}?\s+updates\b"
+)
+# "we stopped publishing the image": the object, after the verb, is what is retired.
+_STOPPED = re.compile(
+    r"\b(?:stopped|ceased|discontinued|ended)\s+(?:publishing|updating|maintaining|building)\b"
 )
 _HEADING_WORDS = re.compile(r"deprecat|end[- ]of[- ]life|\beol\b|unmaintained|archived")
 _SCOPE_WORDS = re.compile(r"\b(?:tags?|variants?|versions?|editions?|flavou?rs?)\b")
@@ -133,10 +145,13 @@ def _is_partial(subject: str) -> bool:
 
 
 def _statement_subject(clause: str) -> str | None:
-    for pattern in (_STATEMENT, _NO_UPDATES):
+    for pattern in (_STATEMENT, _NO_LONGER_BE, _NO_UPDATES):
         match = pattern.search(clause)
         if match is not None:
             return clause[: match.start()].strip()
+    match = _STOPPED.search(clause)
+    if match is not None:
+        return clause[match.end() :].strip()
     return None
 
 

@@ -36,7 +36,7 @@ class ParseError(CatalogError):
 class RepoState(StrEnum):
     ACTIVE = "active"
     DEPRECATED = "deprecated"
-    REMOVED = "removed"  # on the Hub, but no library file any more
+    REMOVED = "removed"  # on the Hub, but neither a library file nor docs any more
 
 
 class DeprecationKind(StrEnum):
@@ -204,3 +204,4 @@ class CatalogEntry:
     star_count: int | None = None
     github_repo: str | None = None
     sources: tuple[str, ...] = ()  # which of library / docs / hub know this repository
+    published: bool = False  # the library file lists tags: still built and pushed

@@ -1,8 +1,9 @@
 """The catalog's history in the store: each run is a snapshot, nothing is overwritten.
 
-A snapshot row per repository keeps what the sources said that day (state, tags, pull
-count, ...); ``repository_states`` gets a row only when a repository's state changes, so
-"deprecated since" is a query, not a guess. Pull-count deltas are computed between any two
+A snapshot row per repository keeps what the sources said that day (state, published, tags,
+pull count, ...); ``repository_states`` gets a row only when a repository's state or its
+``published`` flag changes, so "deprecated since" and "no longer published since" are
+queries, not guesses. Pull-count deltas are computed between any two
 snapshots. Docker Hub counters are not always monotonic (wrapped or corrected counts have
 been reported for the most pulled images), so a delta that goes negative is flagged
 unreliable and never shown as a negative number of pulls.
@@ -53,6 +54,7 @@ class StateChange:
     state: RepoState
     reason: str
     since: datetime
+    published: bool | None = None  # None: recorded before the flag existed
 
 
 @dataclass(frozen=True)
@@ -155,13 +157,14 @@ def _observations(tag: HubTag) -> list[Observation]:
     return found
 
 
-def _current_state(conn: Connection, repository_id: int) -> str | None:
-    return conn.execute(
-        select(repository_states.c.state)
+def _current_state(conn: Connection, repository_id: int) -> tuple[str, bool | None] | None:
+    row = conn.execute(
+        select(repository_states.c.state, repository_states.c.published)
         .where(repository_states.c.repository_id == repository_id)
         .order_by(repository_states.c.since.desc(), repository_states.c.id.desc())
         .limit(1)
-    ).scalar()
+    ).first()
+    return (row.state, row.published) if row is not None else None
 
 
 def record_snapshot(
@@ -194,6 +197,7 @@ def record_snapshot(
                 taken_at=now,
                 state=entry.state.value,
                 state_reason=entry.state_reason,
+                published=entry.published,
                 notice=entry.notice,
                 supported_tags=list(entry.supported_tags),
                 tag_count=entry.tag_count,
@@ -207,11 +211,12 @@ def record_snapshot(
                 sources=list(entry.sources),
             )
         )
-        if _current_state(conn, repo_id) != entry.state.value:
+        if _current_state(conn, repo_id) != (entry.state.value, entry.published):
             conn.execute(
                 insert(repository_states).values(
                     repository_id=repo_id,
                     state=entry.state.value,
+                    published=entry.published,
                     reason=entry.state_reason,
                     since=now,
                     snapshot_id=snapshot_id,
@@ -264,6 +269,7 @@ def snapshot_entries(conn: Connection, snapshot_id: int) -> list[StoredEntry]:
                 star_count=row.star_count,
                 github_repo=row.github_repo,
                 sources=tuple(row.sources),
+                published=bool(row.published),
             ),
             since.get(row.repository_id),
         )
@@ -272,28 +278,39 @@ def snapshot_entries(conn: Connection, snapshot_id: int) -> list[StoredEntry]:
 
 
 def _state_since(conn: Connection, repository_ids: list[int]) -> dict[int, datetime]:
-    """The start of each repository's current state (its latest state row)."""
-    latest: dict[int, datetime] = {}
+    """The start of each repository's current state: the first of its latest state rows
+    with that state (a change of ``published`` alone adds a row, not a new state)."""
+    latest: dict[int, tuple[str, datetime]] = {}
     if not repository_ids:
-        return latest
+        return {}
     rows = conn.execute(
-        select(repository_states.c.repository_id, repository_states.c.since)
+        select(
+            repository_states.c.repository_id,
+            repository_states.c.state,
+            repository_states.c.since,
+        )
         .where(repository_states.c.repository_id.in_(repository_ids))
         .order_by(repository_states.c.since, repository_states.c.id)
     )
-    for repo_id, since in rows:
-        latest[repo_id] = since
-    return latest
+    for repo_id, state, since in rows:
+        if repo_id not in latest or latest[repo_id][0] != state:
+            latest[repo_id] = (state, since)
+    return {repo_id: since for repo_id, (_, since) in latest.items()}
 
 
 def state_history(conn: Connection, name: str, *, registry: str = DOCKER_HUB) -> list[StateChange]:
     rows = conn.execute(
-        select(repository_states.c.state, repository_states.c.reason, repository_states.c.since)
+        select(
+            repository_states.c.state,
+            repository_states.c.reason,
+            repository_states.c.since,
+            repository_states.c.published,
+        )
         .join(repositories, repositories.c.id == repository_states.c.repository_id)
         .where((repositories.c.name == name) & (repositories.c.registry == registry))
         .order_by(repository_states.c.since, repository_states.c.id)
     )
-    return [StateChange(RepoState(r.state), r.reason, r.since) for r in rows]
+    return [StateChange(RepoState(r.state), r.reason, r.since, r.published) for r in rows]
 
 
 def pull_deltas(

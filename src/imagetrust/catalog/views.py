@@ -24,6 +24,7 @@ def repository_view(stored: StoredEntry, delta: PullDelta | None) -> dict[str, A
         "state": entry.state.value,
         "state_since": stored.state_since,
         "state_reason": entry.state_reason,
+        "published": entry.published,
         "notice": entry.notice,
         "supported_tags": list(entry.supported_tags),
         "tag_count": entry.tag_count,

@@ -12,6 +12,8 @@ from imagetrust.cli import (
     catalog_cmd,
     db_cmd,
     demo_cmd,
+    eol_cmd,
+    evaluate_cmd,
     inspect_cmd,
     resolve_cmd,
     run_cmd,
@@ -114,6 +116,8 @@ app.command("sbom")(sbom_cmd.sbom)
 app.command("scan")(scan_cmd.scan)
 app.command("resolve")(resolve_cmd.resolve)
 app.command("run")(run_cmd.run)
+app.command("evaluate")(evaluate_cmd.evaluate)
+app.add_typer(eol_cmd.app, name="eol")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")
 app.command("demo")(demo_cmd.demo)

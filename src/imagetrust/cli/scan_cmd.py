@@ -23,6 +23,7 @@ from imagetrust.cli.state import CliState
 from imagetrust.errors import ImagetrustError, PolicyViolation
 
 if TYPE_CHECKING:
+    from imagetrust.evaluate.models import EolEvidence
     from imagetrust.sbom.models import ImageSbom
     from imagetrust.vulndb.query import DbStatus
     from imagetrust.vulndb.scan import Finding
@@ -77,7 +78,19 @@ def scan(
     wanted = parse_severity_filter(severity) if severity else None
     target = parse_scan_target(ref)
     outcome = scan_target(state.context(), target, PlatformSelection.parse(platform))
-    _report(outcome.results, outcome.status, fmt, ignore_unfixed, wanted, exit_code)
+    sboms = [sbom for sbom, _ in outcome.results]
+    eol = _os_eol(state, sboms)
+    _report(outcome.results, outcome.status, fmt, ignore_unfixed, wanted, exit_code, eol)
+
+
+def _os_eol(state: CliState, sboms: list[ImageSbom]) -> dict[str, EolEvidence]:
+    """End of life of each image's OS, by the evaluation's rule and data, on the one clock."""
+    from imagetrust.evaluate.eol import EolPolicy, load_eol_data, os_eol
+
+    data = load_eol_data(state.home)
+    policy = EolPolicy.of(state.settings.eol.until_eoes)
+    today = state.clock.today()
+    return {sbom.digest: os_eol(sbom, data, today, policy) for sbom in sboms}
 
 
 def _report(
@@ -87,6 +100,7 @@ def _report(
     ignore_unfixed: bool,
     wanted: set[Severity] | None,
     exit_code: int,
+    eol: dict[str, EolEvidence],
 ) -> None:
     from imagetrust.vulndb.scan import counts
 
@@ -99,7 +113,7 @@ def _report(
             if (not ignore_unfixed or f.fixable) and (wanted is None or f.severity.level in wanted)
         ]
         shown_total += len(shown)
-        images.append(_image_doc(sbom, findings, shown, counts(findings)))
+        images.append(_image_doc(sbom, findings, shown, counts(findings), eol.get(sbom.digest)))
     databases = [
         {"name": s.name, "version": s.version, "imported_at": s.imported_at}
         for s in status.live_sources
@@ -137,6 +151,7 @@ def _image_doc(
     findings: list[Finding],
     shown: list[Finding],
     totals: dict[str, dict[str, int]],
+    eol: EolEvidence | None = None,
 ) -> dict[str, Any]:
     os_doc = None
     if sbom.os is not None:
@@ -144,8 +159,8 @@ def _image_doc(
             "family": sbom.os.id,
             "version": sbom.os.version_id,
             "name": sbom.os.pretty_name,
-            "eol_date": None,
-            "eol_status": "unknown",  # filled in by the evaluation stage
+            "eol_date": eol.eol_date if eol is not None else None,
+            "eol_status": eol.status.value if eol is not None else "unknown",
         }
     return {
         "image": {
@@ -167,6 +182,14 @@ def _image_doc(
     }
 
 
+def _os_line(os_doc: dict[str, Any]) -> str:
+    if not os_doc:
+        return "none (no OS release)"
+    date = os_doc.get("eol_date")
+    until = f", end of support {date:%Y-%m-%d}" if date is not None else ""
+    return f"{os_doc.get('name') or 'unknown'} ({os_doc.get('eol_status')}{until})"
+
+
 def _print_table(image: dict[str, Any]) -> None:
     from rich.table import Table
 
@@ -178,7 +201,7 @@ def _print_table(image: dict[str, Any]) -> None:
         [
             ("image", info["ref"]),
             ("digest", info["digest"]),
-            ("os", os_doc.get("name") or "unknown"),
+            ("os", _os_line(os_doc)),
             ("packages", str(len(image["packages"]))),
             ("all", ", ".join(f"{k} {totals['all'][k]}" for k in order)),
             ("fixable", ", ".join(f"{k} {totals['fixable'][k]}" for k in order)),

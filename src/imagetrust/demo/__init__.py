@@ -110,7 +110,8 @@ def _steps(
     images = _images_step(ctx, result.out_dir, step)
     sboms = _sbom_step(ctx, images, result.out_dir, step)
     _scan_step(store, ctx, sboms, result.out_dir, step)
-    # Later stages (evaluate, report) add steps here.
+    _evaluate_step(store, sboms, ctx.home.root, result.out_dir, clock, step)
+    # Later stages (policy, report) add steps here.
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "kind": "demo-summary",
@@ -325,6 +326,69 @@ def _scan_step(
     document = {"schema_version": SUMMARY_SCHEMA_VERSION, "kind": "scans", "images": documents}
     atomic_write_text(path, json.dumps(document, indent=2) + "\n")
     step("scan.json", f"wrote {path}")
+
+
+def _evaluate_step(
+    store: Store,
+    sboms: list[tuple[DemoImage, ImageSbom]],
+    home: Path,
+    out_dir: Path,
+    clock: Clock,
+    step: Callable[[str, str], None],
+) -> None:
+    """Evidence for every demo image, as the catalog repository and tag it stands for."""
+    from imagetrust.config import Settings
+    from imagetrust.evaluate.eol import load_eol_data
+    from imagetrust.evaluate.evidence import EvaluationContext, evaluate_image
+    from imagetrust.evaluate.models import Subject
+    from imagetrust.evaluate.observe import observe_reference, save_observation
+    from imagetrust.evaluate.stored import evidence_document, save_evidence
+    from imagetrust.oci.sources import OciSession
+
+    context = EvaluationContext(now=clock.now(), eol_data=load_eol_data(home))
+    documents = []
+    with OciSession(Settings()) as session:
+        for image, sbom in sboms:
+            observation = observe_reference(
+                session, sbom.reference, sbom.digest, sbom.index_digest, sbom.platform
+            )
+            with store.transaction() as conn:  # one image, one transaction
+                save_observation(conn, observation, clock.now())
+                evidence = evaluate_image(
+                    conn,
+                    sbom,
+                    context,
+                    subject=Subject(image.name, image.tag),
+                    observation=observation,
+                )
+                save_evidence(conn, evidence)
+            documents.append(evidence_document(evidence))
+            chain = evidence.supply_chain
+            attested = (
+                "attested (SBOM, provenance)"
+                if chain.sbom and chain.provenance
+                else ("no SBOM/provenance attestation")
+            )
+            support = evidence.tag_support.supported
+            tag = {True: "tag supported", False: "tag unsupported", None: "tag unknown"}[support]
+            step(
+                "evaluate",
+                f"{image.name}:{image.tag}: OS {evidence.os.status.value} "
+                f"({evidence.os.reason}); {evidence.deprecation.state}, {tag}; "
+                f"{'root' if evidence.hygiene.runs_as_root else 'non-root'}; {attested}",
+            )
+    path = out_dir / "evaluation.json"
+    document = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "kind": "evaluation",
+        "eol_data": {
+            "source": context.eol_data.origin,
+            "stated_at": str(context.eol_data.stated_at),
+        },
+        "images": documents,
+    }
+    atomic_write_text(path, json.dumps(document, indent=2) + "\n")
+    step("evaluation.json", f"wrote {path}")
 
 
 def _json_default(value: object) -> object:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from imagetrust.store.types import UtcDateTime
@@ -119,6 +120,7 @@ repository_snapshots = Table(
     Column("description", Text, nullable=True),
     Column("github_repo", Text, nullable=True),
     Column("sources", JSON, nullable=False),
+    Column("published", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("snapshot_id", "repository_id", name="uq_repository_snapshots_pair"),
     Index("ix_repository_snapshots_repo_time", "repository_id", "taken_at"),
 )
@@ -142,6 +144,7 @@ repository_states = Table(
         ForeignKey("catalog_snapshots.id", ondelete="CASCADE"),
         nullable=False,
     ),
+    Column("published", Boolean, nullable=True),  # NULL: recorded before the flag existed
     Index("ix_repository_states_repo_since", "repository_id", "since"),
 )
 
@@ -351,6 +354,43 @@ image_sboms = Table(
     Column("document", JSON, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("digest", "analyser_version", name="uq_image_sboms_digest_analyser"),
+)
+
+# --- evaluate: evidence per analysed digest, and what the index and config said of it ------
+# One evidence row per evaluation (platform manifest digest, as which repository and tag, at
+# the clock's time): history stays, the newest row is the current evidence. ``document`` is
+# the whole record (``evaluate.models.Evidence``); the columns beside it are for queries.
+image_evidence = Table(
+    "image_evidence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(100), nullable=False),
+    Column("index_digest", String(100), nullable=True),
+    Column("reference", Text, nullable=False),
+    Column("repository", String(255), nullable=True),
+    Column("tag", String(255), nullable=True),
+    Column("platform", String(64), nullable=False),
+    Column("evaluated_at", UtcDateTime(), nullable=False),
+    Column("os_eol_status", String(16), nullable=False),
+    Column("catalog_state", String(16), nullable=True),
+    Column("document", JSON, nullable=False),
+    Index("ix_image_evidence_digest_time", "digest", "evaluated_at"),
+)
+
+# Facts that never change for a (platform digest, index digest) pair, read from the index and
+# the image config once: the attestations the index carries for the image, and whether the
+# config declares a HEALTHCHECK. Stored so evaluating again needs no registry.
+image_observations = Table(
+    "image_observations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(100), nullable=False),
+    Column("index_digest", String(100), nullable=True),
+    Column("healthcheck", Boolean, nullable=True),
+    Column("attestations", JSON, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("observed_at", UtcDateTime(), nullable=False),
+    Index("ix_image_observations_digest", "digest"),
 )
 
 # Severity by alias looks records up by id alone (``CVE-...``), across sources.

@@ -206,6 +206,7 @@ class ImageSpec(Struct, frozen=True):
     created: str = DEFAULT_CREATED
     created_by: Sequence[str] | None = None
     annotations: Mapping[str, str] = field(default_factory=dict)
+    healthcheck: Mapping[str, Any] | None = None  # the config's Healthcheck, as Docker writes it
 
 
 class BuiltImage(Struct, frozen=True):
@@ -295,6 +296,8 @@ def build_image(spec: ImageSpec) -> BuiltImage:
         run_config["ExposedPorts"] = {port: {} for port in spec.exposed_ports}
     if spec.labels:
         run_config["Labels"] = dict(spec.labels)
+    if spec.healthcheck is not None:
+        run_config["Healthcheck"] = dict(spec.healthcheck)
     config_doc: dict[str, Any] = {
         "architecture": spec.platform.architecture,
         "os": spec.platform.os,
