@@ -141,6 +141,36 @@ class PopularityEvidence(Struct, frozen=True):
     previous_pulls_per_day: float | None = None
 
 
+class VulnerabilityEvidence(Struct, frozen=True):
+    """What the stored findings of one image say, against one vulnerability database state.
+
+    ``known`` is False when no findings were matched for this image (never scanned, or
+    scanned before any source was live): nothing below may then be read as "clean". An
+    incomplete SBOM (a package database unread) or packages nobody has advisories for
+    (``not_covered``) make the counts a lower bound; ``os_covered`` False means the OS
+    packages could not be matched at all (an unknown or unsupported distribution).
+    """
+
+    known: bool
+    reason: str
+    # {"all": {"CRITICAL": n, "HIGH": n, ...}, "fixable": {...}}: every severity present
+    counts: dict[str, dict[str, int]] = {}
+    known_exploited: tuple[str, ...] = ()  # finding ids CISA lists as exploited (KEV)
+    oldest_fixable_days: int | None = None  # age of the oldest fixable finding, where dated
+    complete: bool = True  # the SBOM read every package database it wanted
+    incomplete: tuple[str, ...] = ()
+    not_covered: int = 0  # packages with no advisory source or an uncomparable version
+    not_covered_reasons: dict[str, int] = {}
+    os_covered: bool | None = None  # None: no OS packages at all (scratch, distroless app)
+    db_state: tuple[tuple[str, int], ...] = ()  # (source, generation) pairs matched against
+
+    def fixable(self, severity: str) -> int:
+        return self.counts.get("fixable", {}).get(severity, 0)
+
+    def total(self, severity: str) -> int:
+        return self.counts.get("all", {}).get(severity, 0)
+
+
 class EolDataInfo(Struct, frozen=True):
     """Which end-of-life data the evidence was judged against."""
 
@@ -168,6 +198,8 @@ class Evidence(Struct, frozen=True):
     subject: Subject | None = None
     os_name: str | None = None
     runtimes: tuple[EolEvidence, ...] = ()
+    # None until the stored findings are read into the evidence (see VulnerabilityEvidence)
+    vulnerabilities: VulnerabilityEvidence | None = None
     evidence_version: int = EVIDENCE_VERSION
 
 
