@@ -129,3 +129,36 @@ def test_a_docker_archive_with_too_many_members_is_refused(tmp_path: Path) -> No
     )
     assert result.returncode == 1 and "more than 1000 members" in result.stderr
     assert os.path.getsize(archive) < 200_000
+
+
+def test_an_index_listing_too_many_manifests_is_refused(tmp_path: Path) -> None:
+    layout = _layout_with_index(tmp_path)
+    entry = {"mediaType": media.OCI_MANIFEST, "digest": "sha256:" + "1" * 64, "size": 1}
+    index = json.dumps(
+        {"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": [entry] * 5000}
+    ).encode()
+    digest = _write_blob(layout, index)
+    result = run_measured(
+        ["imagetrust", "--home", str(tmp_path), "inspect", f"oci-layout:{layout}@{digest}"],
+        env={"IMAGETRUST_OCI_MAX_INDEX_ENTRIES": "100"},
+    )
+    assert result.returncode == 1
+    assert "index lists 5000 manifests, over the limit of 100" in result.stderr
+
+
+def test_an_image_config_declared_too_large_is_not_read(tmp_path: Path) -> None:
+    layout = _layout_with_index(tmp_path)
+    config = _write_blob(layout, b"{}")
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": media.OCI_MANIFEST,
+            "config": {"mediaType": media.OCI_CONFIG, "digest": config, "size": 9 << 20},
+            "layers": [],
+        }
+    ).encode()
+    digest = _write_blob(layout, manifest)
+    result = run_measured(
+        ["imagetrust", "--home", str(tmp_path), "inspect", f"oci-layout:{layout}@{digest}"]
+    )
+    assert result.returncode == 1 and "image config of 9437184 bytes is too large" in result.stderr

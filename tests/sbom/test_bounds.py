@@ -145,9 +145,18 @@ def test_a_database_that_cannot_be_read_makes_the_sbom_incomplete_in_every_forma
     assert "INCOMPLETE" in outputs["table"]
     # an SBOM file keeps the flag: scanning it later still cannot say "clean"
     (tmp_path / "bom.json").write_text(outputs["cyclonedx-json"])
-    from imagetrust.sbom.formats.read import read_sbom_file
+    from imagetrust.demo import DATA
 
-    assert not read_sbom_file(tmp_path / "bom.json").complete
+    imported = run_measured(["imagetrust", *home, "db", "import", str(DATA / "vulndb")])
+    assert imported.returncode == 0, imported.stderr
+    for target in (ref, f"sbom:{tmp_path / 'bom.json'}"):
+        scan = run_measured(
+            ["imagetrust", *home, "scan", target, "--format", "json", "--exit-code", "0"], env=env
+        )
+        assert scan.returncode == 1, scan.stderr  # unknown is never clean, whatever --exit-code
+        assert "incomplete, findings may be missing" in scan.stderr
+        document = json.loads(scan.stdout)
+        assert document["complete"] is False and document["incomplete"]
 
 
 def test_a_hard_link_to_a_file_that_went_by_unkept_is_not_a_silent_gap(

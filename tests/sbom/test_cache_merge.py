@@ -255,3 +255,29 @@ def test_merge_is_linear_in_whiteouts_and_files() -> None:
     merged = merge_layers([base, top])
     assert time.process_time() - started < 20  # quadratic: ~7 minutes on this machine
     assert len(merged.setuid) == 9_999 and "usr/bin/s7" not in merged.setuid
+
+
+def test_an_entry_declaring_a_huge_size_is_a_miss_not_an_allocation(tmp_path: Path) -> None:
+    """A zstd frame that records its size is inflated to that size whatever
+    ``max_output_size`` says: the declared size is checked first."""
+    import struct as struct_module
+
+    import zstandard
+
+    from imagetrust.sbom import cache as cache_module
+
+    frame = zstandard.ZstdCompressor(write_content_size=True).compress(b"x" * 100)
+    # magic (4 bytes), the frame header descriptor, then (single segment) the content size:
+    # one byte for 100; the descriptor's top two bits switch it to eight bytes
+    descriptor = frame[4]
+    assert descriptor & 0x20 and descriptor >> 6 == 0 and frame[5] == 100
+    hostile = frame[:4] + bytes([descriptor | 0xC0]) + struct_module.pack("<Q", 5 << 30)
+    hostile += frame[6:]
+    assert zstandard.frame_content_size(hostile) == 5 << 30
+    with pytest.raises(ValueError, match="over"):
+        cache_module.decode(hostile)
+    layer_cache = LayerCache(tmp_path)
+    path = layer_cache.path_for("sha256:" + "a" * 64, "v1")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(hostile)
+    assert layer_cache.get("sha256:" + "a" * 64, "v1") is None
