@@ -118,6 +118,18 @@ class VulnDbSettings(_Section, frozen=True, kw_only=True):
         int, Meta(gt=0, description="JSON objects and arrays in one file")
     ] = 1_000_000
     max_yaml_depth: Annotated[int, Meta(gt=0, description="nesting of one YAML file")] = 64
+    osv_url: Annotated[str, Meta(description="base URL of OSV's bulk exports (db update)")] = (
+        "https://osv-vulnerabilities.storage.googleapis.com"
+    )
+    kev_url: Annotated[str, Meta(description="CISA's Known Exploited Vulnerabilities JSON")] = (
+        "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
+    )
+    max_download_bytes: Annotated[
+        int, Meta(gt=0, description="largest export db update downloads")
+    ] = 8 << 30
+    max_age_days: Annotated[
+        float, Meta(gt=0, description="warn when a live source is older than this")
+    ] = 7.0
 
 
 class EolSettings(_Section, frozen=True, kw_only=True):

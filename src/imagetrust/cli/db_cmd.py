@@ -33,7 +33,8 @@ def import_(
     path: Annotated[
         Path,
         typer.Argument(
-            help="OSV zip (all.zip), folder of OSV JSON, one OSV file, or Alpine secdb YAML/JSON.",
+            help="OSV zip (all.zip), folder of OSV JSON, one OSV file, Alpine secdb YAML/JSON, "
+            "or CISA's known_exploited_vulnerabilities.json.",
             show_default=False,
         ),
     ],
@@ -58,6 +59,9 @@ def import_(
     from imagetrust.vulndb.importer import ImportLimits, import_path
 
     state: CliState = ctx.obj
+    if _is_kev_file(path):
+        _import_kev(state, path, fmt)
+        return
     console = stderr_console()
     with state.open_store() as store, ProgressBar(console, quiet=state.verbosity < 0) as report:
 
@@ -108,17 +112,143 @@ def import_(
         console.print(f"... and {result.skipped_count - 20} more (see --format json)")
 
 
+def _is_kev_file(path: Path) -> bool:
+    from imagetrust.vulndb.kev import looks_like_kev
+
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return False
+    return looks_like_kev(head)
+
+
+def _import_kev(state: CliState, path: Path, fmt: OutputFormat) -> None:
+    from imagetrust.vulndb.kev import import_kev_file
+
+    with state.open_store() as store:
+        result = import_kev_file(store, path, now=state.clock.now())
+    if fmt is OutputFormat.JSON:
+        emit_json("kev-import", result.to_json())
+        return
+    print_key_values(
+        [
+            ("known exploited", f"CISA catalog {result.version}: {result.entries} CVEs"),
+            ("skipped", str(result.skipped)),
+            ("sha256", result.sha256),
+        ]
+    )
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    ecosystem: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ecosystem",
+            "-e",
+            help="An OSV ecosystem to fetch (Debian, Alpine, PyPI, ...); repeatable "
+            "(default: those of the images the store holds).",
+            show_default=False,
+        ),
+    ] = None,
+    kev: Annotated[
+        bool, typer.Option(help="Also fetch CISA's Known Exploited Vulnerabilities catalog.")
+    ] = True,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", help="Seconds to wait for another import of the same source.", min=0
+        ),
+    ] = 600.0,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Download the OSV exports the store needs (and the KEV catalog) and import them.
+
+    Conditional downloads; each feed is replaced all or nothing, so a failed or interrupted
+    update leaves the previous data in use.
+    """
+    from imagetrust.cli.output import say
+    from imagetrust.errors import ImagetrustError
+    from imagetrust.paths import HomeLayout
+    from imagetrust.vulndb.feeds import needed_ecosystems, update_osv
+    from imagetrust.vulndb.importer import ImportLimits
+
+    state: CliState = ctx.obj
+    now = state.clock.now()
+    console = stderr_console()
+    with state.open_store() as store:
+        wanted = list(dict.fromkeys(ecosystem or []))
+        if not wanted:
+            with store.read() as conn:
+                wanted = needed_ecosystems(conn)
+            if not wanted and not kev:
+                say("no stored image needs a feed yet; name one with --ecosystem")
+        with ProgressBar(console, quiet=state.verbosity < 0) as report:
+
+            def progress(what: str, done: int, total: int | None) -> None:
+                report(f"downloading {what.rsplit('/', 2)[-2]}", done, total)
+
+            results = update_osv(
+                store,
+                state.settings,
+                HomeLayout(state.home).feeds,
+                wanted,
+                now=now,
+                limits=ImportLimits.from_settings(state.settings.vulndb),
+                progress=progress,
+                lock_timeout=wait,
+            )
+        kev_result: dict[str, object] | None = None
+        kev_error: str | None = None
+        if kev:
+            from imagetrust.vulndb.kev import update_kev
+
+            try:
+                kev_result = update_kev(store, state.settings, now=now).to_json()
+            except ImagetrustError as exc:
+                kev_error = exc.message
+    failed = [r for r in results if r.status == "failed"]
+    if fmt is OutputFormat.JSON:
+        emit_json(
+            "vulndb-update",
+            {
+                "feeds": [r.to_json() for r in results],
+                "kev": kev_result,
+                "kev_error": kev_error,
+            },
+        )
+    else:
+        rows = [(r.name, f"{r.status}: {r.detail}") for r in results]
+        if kev_result is not None:
+            rows.append(("known exploited", f"updated: {kev_result['entries']} CVEs"))
+        elif kev_error is not None:
+            rows.append(("known exploited", f"failed: {kev_error}"))
+        print_key_values(rows or [("feeds", "nothing to update")])
+    if failed or kev_error:
+        names = ", ".join(r.name for r in failed) + (", KEV" if kev_error else "")
+        raise ImagetrustError(
+            f"update failed for {names.lstrip(', ')}; the previous data stays in use",
+            hint="see the reasons above; run `imagetrust db update` again",
+        )
+
+
 @app.command()
 def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE) -> None:
     """Show the imported sources, record counts per ecosystem, and the age of each source."""
+    from imagetrust.vulndb.kev import kev_status
     from imagetrust.vulndb.query import db_status
 
     state: CliState = ctx.obj
     now = state.clock.now()
     with state.open_store(create=False) as store, store.read() as conn:
         info = db_status(conn)
+        kev = kev_status(conn)
     if fmt is OutputFormat.JSON:
-        emit_json("vulndb-status", info.to_json(now))
+        emit_json("vulndb-status", {**info.to_json(now), "known_exploited": kev})
         return
     if not info.sources:
         typer.echo("no vulnerability sources imported; run `imagetrust db import PATH`")
@@ -139,6 +269,14 @@ def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE) -> None:
         )
     rows.append(("records", str(info.records)))
     rows.extend((f"  {eco}", str(n)) for eco, n in info.per_ecosystem.items())
+    if kev is not None:
+        rows.append(
+            (
+                "known exploited",
+                f"CISA catalog {kev['version']}, {kev['entries']} CVEs, imported "
+                f"{kev['imported_at']:%Y-%m-%d}",
+            )
+        )
     print_key_values(rows)
 
 

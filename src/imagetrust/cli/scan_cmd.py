@@ -67,6 +67,15 @@ def scan(
             max=255,
         ),
     ] = 0,
+    max_db_age: Annotated[
+        float | None,
+        typer.Option(
+            "--max-db-age",
+            help="Refuse (exit 1) when a vulnerability source is older than this many days.",
+            min=0,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Scan an image (or an SBOM file, sbom:FILE) for vulnerabilities in the local database."""
     from imagetrust.oci.image import PlatformSelection
@@ -78,9 +87,30 @@ def scan(
     wanted = parse_severity_filter(severity) if severity else None
     target = parse_scan_target(ref)
     outcome = scan_target(state.context(), target, PlatformSelection.parse(platform))
+    _check_age(state, outcome.status, max_db_age)
     sboms = [sbom for sbom, _ in outcome.results]
     eol = _os_eol(state, sboms)
     _report(outcome.results, outcome.status, fmt, ignore_unfixed, wanted, exit_code, eol)
+
+
+def _check_age(state: CliState, status: DbStatus, max_days: float | None) -> None:
+    """Warn about sources older than ``[vulndb] max_age_days``; refuse past ``--max-db-age``."""
+    from imagetrust.cli.output import say
+    from imagetrust.vulndb.query import stale_sources
+
+    now = state.clock.now()
+    warn_days = state.settings.vulndb.max_age_days
+    for source, days in stale_sources(status, now, warn_days):
+        say(f"warning: vulnerability source {source} is {days:.1f} days old (imagetrust db update)")
+    if max_days is not None:
+        too_old = stale_sources(status, now, max_days)
+        if too_old:
+            source, days = too_old[0]
+            raise ImagetrustError(
+                f"vulnerability source {source} is {days:.1f} days old, over --max-db-age "
+                f"{max_days:g}",
+                hint="refresh it: imagetrust db update (or db import PATH)",
+            )
 
 
 def _os_eol(state: CliState, sboms: list[ImageSbom]) -> dict[str, EolEvidence]:

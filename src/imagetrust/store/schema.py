@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -335,6 +336,33 @@ vuln_affected = Table(
     Column("database_specific", JSON, nullable=True),
     Index("ix_vuln_affected_ecosystem_package", "ecosystem", "package"),
     Index("ix_vuln_affected_record_pk", "record_pk"),
+)
+
+# --- vulndb: CISA's Known Exploited Vulnerabilities, one catalog at a time (replaced whole)
+kev_catalog = Table(
+    "kev_catalog",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False),
+    Column("released", UtcDateTime(), nullable=True),
+    Column("count", Integer, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
+)
+
+kev_entries = Table(
+    "kev_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cve_id", String(64), nullable=False),
+    Column("date_added", Date, nullable=True),
+    Column("due_date", Date, nullable=True),
+    Column("vendor", Text, nullable=True),
+    Column("product", Text, nullable=True),
+    Column("name", Text, nullable=True),
+    Column("ransomware", String(32), nullable=True),
+    UniqueConstraint("cve_id", name="uq_kev_entries_cve_id"),
 )
 
 # --- sbom: one stored SBOM per (platform manifest digest, analyser version) ---------------

@@ -130,6 +130,7 @@ class ImportResult:
     removed: int = 0
     duplicates: int = 0
     not_affected: int = 0
+    filtered: int = 0  # records of no ecosystem the import was asked for
     per_ecosystem: Counter[str] = field(default_factory=Counter)
     skipped_count: int = 0
     skipped: list[Problem] = field(default_factory=list)
@@ -151,6 +152,7 @@ class ImportResult:
             "removed": self.removed,
             "duplicates": self.duplicates,
             "not_affected": self.not_affected,
+            "filtered": self.filtered,
             "skipped": self.skipped_count,
             "per_ecosystem": dict(sorted(self.per_ecosystem.items())),
         }
@@ -349,16 +351,29 @@ class _Writer:
         build: _Build,
         limits: ImportLimits,
         progress: Progress | None,
+        ecosystems: frozenset[str] | None = None,
     ) -> None:
         self.store = store
         self.result = result
         self.build = build
         self.limits = limits
         self.progress = progress
+        self.ecosystems = ecosystems
         self.batch: dict[str, tuple[OsvRecord, str]] = {}
         self.seen: set[str] = set()
 
     def add(self, record: OsvRecord) -> None:
+        if self.ecosystems is not None:
+            kept = [
+                a
+                for a in record.affected
+                if a.package is not None and ecosystem_base(a.package.ecosystem) in self.ecosystems
+            ]
+            if not kept:
+                self.result.filtered += 1
+                return
+            if len(kept) != len(record.affected):
+                record = record.model_copy(update={"affected": kept})
         content_hash = record.content_hash()
         if record.id in self.seen:
             self.result.duplicates += 1
@@ -701,10 +716,15 @@ def import_path(
     progress: Progress | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_wait: Callable[[], None] | None = None,
+    origin: str | None = None,
+    ecosystems: frozenset[str] | None = None,
 ) -> ImportResult:
     """Import every record under ``path`` as the source ``name`` (default: the resolved path).
 
     ``now`` comes from the caller's clock, so imported_at and the version are reproducible.
+    ``origin`` is what the source records as where it came from (a feed's URL; default the
+    path); ``ecosystems`` keeps only affected entries of these ecosystems (base names, as
+    ``Debian`` for ``Debian:12``), a record left with none being counted as ``filtered``.
     Raises ``VulnDbError`` (the live data untouched) when the import is not complete.
     """
     limits = limits or ImportLimits()
@@ -713,17 +733,17 @@ def import_path(
         raise VulnDbError(f"{path}: no such file or folder")
     source_name = name or str(resolved)
     with exclusive(store, f"vulndb-source:{source_name}", timeout=lock_timeout, on_wait=on_wait):
-        build = _begin_generation(store, source_name, str(resolved), now)
+        build = _begin_generation(store, source_name, origin or str(resolved), now)
         result = ImportResult(
             source_id=build.source_id,
             name=source_name,
             kind="pending",
-            path=str(resolved),
+            path=origin or str(resolved),
             version="",
             imported_at=now,
         )
         try:
-            _build(store, resolved, result, build, limits, progress)
+            _build(store, resolved, result, build, limits, progress, ecosystems)
             _publish(store, result, build, now)
         except BaseException:
             try:
@@ -742,9 +762,10 @@ def _build(
     build: _Build,
     limits: ImportLimits,
     progress: Progress | None,
+    ecosystems: frozenset[str] | None = None,
 ) -> None:
     walker = _Walker(root, limits, result)
-    writer = _Writer(store, result, build, limits, progress)
+    writer = _Writer(store, result, build, limits, progress, ecosystems)
     formats: set[str] = set()
     secdb_files: list[SecdbFile] = []
     for label, data in walker.items():
@@ -760,6 +781,8 @@ def _build(
     result.kind = f"{'+'.join(sorted(formats)) or 'empty'}-{walker.container}"
     if result.records == 0:
         found = f"{result.files} file(s) read"
+        if result.filtered:
+            found += f", {result.filtered} of other ecosystems"
         if result.skipped_count:
             found += f", {result.skipped_count} skipped ({_first_reason(result)})"
         raise VulnDbError(

@@ -239,3 +239,12 @@ def live_generations(conn: Connection) -> list[tuple[str, int, str | None]]:
         .order_by(vuln_sources.c.name)
     )
     return [(str(name), int(generation), version) for name, generation, version in rows]
+
+
+def stale_sources(status: DbStatus, now: datetime, max_days: float) -> list[tuple[str, float]]:
+    """Live sources imported more than ``max_days`` before ``now``, oldest first."""
+    ages = [
+        (source.name, (now - source.imported_at).total_seconds() / 86400)
+        for source in status.live_sources
+    ]
+    return sorted(((name, days) for name, days in ages if days > max_days), key=lambda a: -a[1])

@@ -25,6 +25,7 @@ from imagetrust.vulndb.severity import (
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from imagetrust.vulndb.kev import KnownExploited
     from imagetrust.vulndb.query import AffectedEntry
 
 _DISTRO_TYPES = {PackageType.DEB, PackageType.APK, PackageType.RPM}
@@ -47,6 +48,7 @@ class Finding:
     summary: str | None
     db_source: str
     db_version: str | None
+    known_exploited: KnownExploited | None = None  # CISA KEV lists the CVE or an alias
 
     @property
     def fixable(self) -> bool:
@@ -72,6 +74,9 @@ class Finding:
             "summary": self.summary,
             "db_source": self.db_source,
             "db_version": self.db_version,
+            "known_exploited": (
+                self.known_exploited.to_json() if self.known_exploited is not None else None
+            ),
         }
 
 
@@ -253,9 +258,11 @@ def match_sboms(
     (official images share most of their package versions), so the cost grows with the
     number of distinct package versions, not with images times packages.
     """
+    from imagetrust.vulndb.kev import flag_known_exploited
+
     matcher = store_matcher(conn)
     for sbom in sboms:
-        yield sbom, match_packages(sbom.packages, sbom.os, matcher)
+        yield sbom, flag_known_exploited(conn, match_packages(sbom.packages, sbom.os, matcher))
 
 
 def counts(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:

@@ -1,0 +1,320 @@
+"""CISA's Known Exploited Vulnerabilities catalog: which CVEs are exploited in the wild.
+
+The catalog is one JSON document (``catalogVersion``, ``dateReleased``, ``vulnerabilities``:
+``cveID``, ``dateAdded``, ``dueDate``, vendor, product, ...). It is small (~1,500 entries),
+so an import replaces the stored catalog whole, in one transaction: readers see the old
+catalog or the new one. The document's ``count`` is not trusted (the real feed's may
+disagree with its list); the entries are what count. A finding whose id or any alias is a
+listed CVE is *known exploited*, with the date CISA added it and the due date it set.
+
+Feeds are untrusted: the document is bounded in size, every entry is validated (a CVE id of
+the documented pattern, ISO dates), and a document that is not the catalog, or holds no
+valid entry, fails the import and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec import Struct
+from sqlalchemy import Connection, delete, insert, select
+
+from imagetrust.store.schema import kev_catalog, kev_entries
+from imagetrust.vulndb.errors import VulnDbError
+
+if TYPE_CHECKING:
+    from imagetrust.config import Settings
+    from imagetrust.store.database import Store
+    from imagetrust.vulndb.scan import Finding
+
+MAX_KEV_BYTES = 64 << 20  # the whole catalog is ~1.5 MB
+_CVE = re.compile(r"^CVE-\d{4}-\d{4,19}$")
+
+
+class KnownExploited(Struct, frozen=True):
+    """What CISA says of one CVE: when it was added, and by when it must be fixed."""
+
+    cve: str
+    date_added: date | None
+    due_date: date | None
+    vendor: str | None = None
+    product: str | None = None
+    name: str | None = None
+    ransomware: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cve": self.cve,
+            "date_added": self.date_added.isoformat() if self.date_added else None,
+            "due_date": self.due_date.isoformat() if self.due_date else None,
+            "vendor": self.vendor,
+            "product": self.product,
+            "name": self.name,
+            "known_ransomware_use": self.ransomware,
+        }
+
+
+class KevCatalog(Struct, frozen=True):
+    version: str
+    released: datetime | None
+    entries: tuple[KnownExploited, ...]
+    problems: tuple[str, ...] = ()
+
+
+class KevImport(Struct, frozen=True):
+    version: str
+    released: datetime | None
+    entries: int
+    skipped: int
+    sha256: str
+    origin: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "released": self.released,
+            "entries": self.entries,
+            "skipped": self.skipped,
+            "sha256": self.sha256,
+            "origin": self.origin,
+        }
+
+
+def looks_like_kev(data: bytes) -> bool:
+    head = data[:4096]
+    return b'"catalogVersion"' in head and b'"vulnerabilities"' in data
+
+
+def parse_kev(data: bytes, where: str) -> KevCatalog:
+    """The catalog from its JSON text; entries that do not validate are reported, not kept."""
+    if len(data) > MAX_KEV_BYTES:
+        raise VulnDbError(f"{where}: over {MAX_KEV_BYTES} bytes: not the KEV catalog")
+    try:
+        doc = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        raise VulnDbError(f"{where}: not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("vulnerabilities"), list):
+        raise VulnDbError(f"{where}: not the KEV catalog (no vulnerabilities list)")
+    version = doc.get("catalogVersion")
+    if not isinstance(version, str) or not version.strip():
+        raise VulnDbError(f"{where}: not the KEV catalog (no catalogVersion)")
+    entries: dict[str, KnownExploited] = {}
+    problems: list[str] = []
+    for index, item in enumerate(doc["vulnerabilities"]):
+        try:
+            entry = _entry(item)
+        except ValueError as exc:
+            problems.append(f"vulnerabilities[{index}]: {exc}")
+            continue
+        entries.setdefault(entry.cve, entry)
+    if not entries:
+        raise VulnDbError(f"{where}: the KEV catalog lists no valid entry")
+    return KevCatalog(version.strip()[:64], _released(doc.get("dateReleased")),
+                      tuple(entries.values()), tuple(problems))  # fmt: skip
+
+
+def _text(item: dict[str, Any], key: str, limit: int = 512) -> str | None:
+    value = item.get(key)
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def _date(item: dict[str, Any], key: str) -> date | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{key} is not a date")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{key} {value!r} is not an ISO date") from None
+
+
+def _entry(item: object) -> KnownExploited:
+    if not isinstance(item, dict):
+        raise ValueError("not an object")
+    cve = item.get("cveID")
+    if not isinstance(cve, str) or not _CVE.match(cve.strip()):
+        raise ValueError(f"cveID {cve!r} is not a CVE id")
+    return KnownExploited(
+        cve.strip(),
+        _date(item, "dateAdded"),
+        _date(item, "dueDate"),
+        _text(item, "vendorProject"),
+        _text(item, "product"),
+        _text(item, "vulnerabilityName"),
+        _text(item, "knownRansomwareCampaignUse", 32),
+    )
+
+
+def _released(value: object) -> datetime | None:
+    from imagetrust.vulndb.osv import parse_timestamp
+
+    try:
+        return parse_timestamp(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def save_kev(
+    store: Store, catalog: KevCatalog, *, origin: str, sha256: str, now: datetime
+) -> KevImport:
+    """Replace the stored catalog with ``catalog``, in one transaction."""
+    with store.transaction() as conn:
+        conn.execute(delete(kev_entries))
+        conn.execute(delete(kev_catalog))
+        conn.execute(
+            insert(kev_catalog).values(
+                version=catalog.version,
+                released=catalog.released,
+                count=len(catalog.entries),
+                origin=origin,
+                sha256=sha256,
+                imported_at=now,
+            )
+        )
+        rows = [
+            {
+                "cve_id": e.cve,
+                "date_added": e.date_added,
+                "due_date": e.due_date,
+                "vendor": e.vendor,
+                "product": e.product,
+                "name": e.name,
+                "ransomware": e.ransomware,
+            }
+            for e in catalog.entries
+        ]
+        for start in range(0, len(rows), 1000):
+            conn.execute(insert(kev_entries), rows[start : start + 1000])
+    return KevImport(
+        catalog.version,
+        catalog.released,
+        len(catalog.entries),
+        len(catalog.problems),
+        sha256,
+        origin,
+    )
+
+
+def import_kev_file(store: Store, path: Path, *, now: datetime) -> KevImport:
+    """``db import`` of a KEV JSON file, offline."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_KEV_BYTES + 1)
+    except OSError as exc:
+        raise VulnDbError(f"{path}: unreadable: {exc.strerror or exc}") from None
+    catalog = parse_kev(data, str(path))
+    digest = hashlib.sha256(data).hexdigest()
+    return save_kev(store, catalog, origin=str(path.resolve()), sha256=digest, now=now)
+
+
+def update_kev(store: Store, settings: Settings, *, now: datetime) -> KevImport:
+    """Fetch the catalog from ``[vulndb] kev_url`` and store it (all or nothing)."""
+    from imagetrust.http import HttpError, RetryPolicy, WaitBudget, build_client, send_with_retries
+
+    url = settings.vulndb.kev_url
+    with build_client(settings.http) as client:
+        request = client.build_request("GET", url, headers={"Accept": "application/json"})
+        response = send_with_retries(
+            client,
+            request,
+            policy=RetryPolicy.from_settings(settings.http),
+            budget=WaitBudget(settings.http.max_wait),
+            stream=True,
+        )
+        try:
+            if response.status_code != 200:
+                raise HttpError(
+                    f"GET {url}: HTTP {response.status_code}", url=url, status=response.status_code
+                )
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_KEV_BYTES:
+                    raise VulnDbError(f"{url}: over {MAX_KEV_BYTES} bytes: not the KEV catalog")
+        finally:
+            response.close()
+    data = bytes(body)
+    catalog = parse_kev(data, url)
+    return save_kev(store, catalog, origin=url, sha256=hashlib.sha256(data).hexdigest(), now=now)
+
+
+def known_exploited(conn: Connection, ids: Iterable[str]) -> dict[str, KnownExploited]:
+    """The KEV entries among ``ids`` (CVE ids; anything else is ignored)."""
+    wanted = sorted({i for i in ids if i.startswith("CVE-")})
+    found: dict[str, KnownExploited] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(kev_entries).where(kev_entries.c.cve_id.in_(wanted[start : start + 500]))
+        )
+        for row in rows:
+            found[row.cve_id] = KnownExploited(
+                row.cve_id,
+                row.date_added,
+                row.due_date,
+                row.vendor,
+                row.product,
+                row.name,
+                row.ransomware,
+            )
+    return found
+
+
+def kev_status(conn: Connection) -> dict[str, Any] | None:
+    row = conn.execute(select(kev_catalog)).first()
+    if row is None:
+        return None
+    return {
+        "version": row.version,
+        "released": row.released,
+        "entries": row.count,
+        "origin": row.origin,
+        "imported_at": row.imported_at,
+    }
+
+
+def flag_known_exploited(conn: Connection, findings: list[Finding]) -> list[Finding]:
+    """``findings`` with ``known_exploited`` set where the catalog lists the finding's id, an
+    alias, or a CVE its record names as related (distribution advisories such as AlmaLinux's
+    ``ALSA-2022:0267`` name the CVE they fix there: PwnKit, CVE-2021-4034)."""
+    from dataclasses import replace
+
+    if not findings or conn.execute(select(kev_catalog.c.id).limit(1)).first() is None:
+        return findings
+    related = _related(conn, {f.id for f in findings})
+    names = {f.id: (f.id, *f.aliases, *related.get(f.id, ())) for f in findings}
+    listed = known_exploited(conn, {i for ids in names.values() for i in ids})
+    if not listed:
+        return findings
+    flagged = []
+    for finding in findings:
+        entry = next((listed[i] for i in names[finding.id] if i in listed), None)
+        flagged.append(replace(finding, known_exploited=entry) if entry else finding)
+    return flagged
+
+
+def _related(conn: Connection, record_ids: set[str]) -> dict[str, tuple[str, ...]]:
+    from imagetrust.store.schema import vuln_records, vuln_sources
+    from imagetrust.vulndb.query import live
+
+    found: dict[str, tuple[str, ...]] = {}
+    wanted = sorted(record_ids)
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(vuln_records.c.record_id, vuln_records.c.related)
+            .select_from(vuln_records.join(vuln_sources, live()))
+            .where(vuln_records.c.record_id.in_(wanted[start : start + 500]))
+        )
+        for record_id, related in rows:
+            if isinstance(related, list) and related:
+                found[record_id] = found.get(record_id, ()) + tuple(
+                    str(r) for r in related if isinstance(r, str)
+                )
+    return found
