@@ -17,6 +17,7 @@ from imagetrust.cli import (
     scan_cmd,
     store_cmd,
 )
+from imagetrust.cli.options import Command
 from imagetrust.cli.state import DEBUG, CliState
 from imagetrust.clock import Clock
 from imagetrust.errors import UsageError
@@ -107,9 +108,9 @@ def root(
 
 
 app.command("catalog")(catalog_cmd.catalog)
-app.command("inspect")(inspect_cmd.inspect)
-app.command("sbom")(sbom_cmd.sbom)
-app.command("scan")(scan_cmd.scan)
+app.command("inspect", cls=Command)(inspect_cmd.inspect)
+app.command("sbom", cls=Command)(sbom_cmd.sbom)
+app.command("scan", cls=Command)(scan_cmd.scan)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")
 app.command("demo")(demo_cmd.demo)
