@@ -8,7 +8,7 @@ are measured in this run, in-process:
   image (`bench/images.py`, one 92 MB gzip layer), several runs, median; times 1,000;
 - re-match: 1,000 SBOMs stored in a fresh SQLite store, each a different draw of 80 to 400
   packages (with their real versions and source packages) from a real 711-package Debian 12
-  dpkg status, matched by `vulndb.scan.match_sboms` against a database of `--records` generated
+  dpkg status, matched by `vulndb.scan.scan_sboms` against a database of `--records` generated
   Debian:12 OSV records (default 45,000, the size of the whole Debian OSV feed) spread over
   every source package of that status and about 3,000 more, imported with the production
   importer from a generated zip.
@@ -144,7 +144,7 @@ def main() -> None:
     from imagetrust.sbom.stored import save_sbom, stored_sboms
     from imagetrust.store.database import Store
     from imagetrust.vulndb.importer import import_path
-    from imagetrust.vulndb.scan import match_sboms
+    from imagetrust.vulndb.scan import scan_sboms
 
     rng = random.Random(7)  # noqa: S311 - reproducible test data, not security
     real = real_packages()
@@ -191,9 +191,9 @@ def main() -> None:
             findings = 0
             packages_matched = 0
             with store.read() as conn:
-                for sbom, found in match_sboms(conn, stored_sboms(conn)):
-                    findings += len(found)
-                    packages_matched += len(sbom.packages)
+                for scan in scan_sboms(conn, stored_sboms(conn)):
+                    findings += len(scan.findings)
+                    packages_matched += len(scan.sbom.packages)
             rematch_seconds = time.perf_counter() - started
 
     cold_total = cold * args.sboms

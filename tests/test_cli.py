@@ -207,6 +207,37 @@ def test_usage_errors_exit_2_with_one_clear_message(args: list[str], stderr_part
     assert stderr_part in result.stderr
     assert "Traceback" not in result.stderr
     assert "pw1234" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "usage"),
+    [
+        (["scan"], "Missing argument 'REF'.", "imagetrust scan [OPTIONS] REF"),
+        (["sbom", "--bogus", "x"], "No such option: --bogus", "imagetrust sbom [OPTIONS] REF"),
+        (["inspect"], "Missing argument 'REF'.", "imagetrust inspect [OPTIONS] REF"),
+        (["db", "import"], "Missing argument 'PATH'.", "imagetrust db import [OPTIONS] PATH"),
+    ],
+)
+def test_click_usage_errors_are_one_line_naming_the_arguments(
+    args: list[str], message: str, usage: str
+) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {message}") and f"usage: {usage};" in line
+    help_text = run_cli(*[a for a in args if not a.startswith("-")], "--help").stdout
+    assert help_text.startswith(f"Usage: {usage}\n")
+
+
+def test_a_file_that_is_not_a_docker_archive_is_one_error_line(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image\n")
+    result = run_cli("--home", str(tmp_path), "inspect", f"docker-archive:{text}")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"error: docker-archive:{text}: not a tar archive (plain, gzip, bzip2 or xz)"
+    assert all(line.startswith(("error: ", "hint: ")) for line in lines) and len(lines) <= 2
 
 
 def test_bad_config_file_is_a_usage_error(tmp_path: Path) -> None:

@@ -79,10 +79,12 @@ def test_demo_runs_every_stage_and_is_repeatable(tmp_path: Path, store_url: str)
     assert cdx["bomFormat"] == "CycloneDX" and len(cdx["components"]) >= 14
     # Scans: the bundled advisories matched by source package and release.
     scans = json.loads((tmp_path / "out" / "scan.json").read_text())
-    by_image = {doc["image"]["ref"]: doc for doc in scans["images"]}
-    alpine_ids = {(v["package"], v["id"]) for v in by_image["alpine:3.16"]["vulnerabilities"]}
+    # ``kind: scans``, each image in exactly the shape ``imagetrust scan -f json`` gives one
+    assert scans["kind"] == "scans"
+    by_image = {Path(doc["image"]["ref"].rsplit(":", 1)[-1]).name: doc for doc in scans["images"]}
+    alpine_ids = {(v["package"], v["id"]) for v in by_image["alpine-3.16.tar"]["vulnerabilities"]}
     assert ("libssl1.1", "ALPINE-CVE-2023-0286") in alpine_ids
-    debian_vulns = by_image["debian:12"]["vulnerabilities"]
+    debian_vulns = by_image["debian-12"]["vulnerabilities"]
     assert {v["fix_state"] for v in debian_vulns} == {"wont-fix"}
     assert any(v["package"] == "libc6" and v["source_name"] == "glibc" for v in debian_vulns)
     # Evidence: each image as the catalog repository and tag it stands for.
@@ -141,3 +143,53 @@ def test_demo_cli_defaults_home_under_out(tmp_path: Path) -> None:
     assert main(["demo", "--out", str(out)]) == 0
     assert (out / "home" / "imagetrust.db").is_file()
     assert (out / "summary.json").is_file()
+
+
+def test_the_demo_summary_adds_up_and_ends_with_commands_that_work(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+    import shlex
+
+    from imagetrust.cli.main import main
+
+    out = tmp_path / "out"
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "--db-url", store_url, "demo", "--out", str(out)]) == 0
+    terminal = capsys.readouterr()
+    summary = json.loads((out / "summary.json").read_text())
+    # every step the terminal showed is in the file, the summary's own included
+    shown = [line[2:] for line in terminal.err.splitlines() if line.startswith("✓ ")]
+    in_file = [f"{s['name']}: {s['detail']}" for s in summary["steps"]]
+    assert len(shown) == len(in_file) and in_file[-1].startswith("summary: wrote")
+    assert f"demo finished: run #{summary['run_id']}, {len(in_file)} steps" in terminal.out
+    assert f"recorded as run #{summary['run_id']}" in in_file[1]
+    with Store.open(store_url) as store, store.read() as conn:
+        runs = {r.id: r.kind for r in list_runs(conn)}
+    assert runs[summary["run_id"]] == "demo"
+    catalog_run = int(re.search(r"run #(\d+)", in_file[2]).group(1))  # type: ignore[union-attr]
+    assert in_file[2].startswith("catalog:") and runs[catalog_run] == "catalog"
+    # advisories per source, NVD's severity-only records included, add up to the total
+    per_source = {
+        m.group(1): int(m.group(2))
+        for step in summary["steps"]
+        if (m := re.match(r"(demo-\w+): imported (\d+) advisories", step["detail"]))
+    }
+    nvd_files = len(list((DEMO_DATA / "vulndb" / "nvd").glob("*.json")))
+    assert per_source["demo-nvd"] == nvd_files > 0
+    total = next(s["detail"] for s in summary["steps"] if "advisories in" in s["detail"])
+    assert total == f"{sum(per_source.values())} advisories in {len(per_source)} sources"
+    code = main(["--db-url", store_url, "--home", str(home), "db", "status", "-f", "json"])
+    status = json.loads(capsys.readouterr().out)
+    assert code == 0 and {s["name"]: s["records"] for s in status["sources"]} == per_source
+    # the commands it ends with work as printed, against the demo's store
+    assert summary["next_commands"] and terminal.out.rstrip().endswith(summary["next_commands"][-1])
+    refs = " ".join(summary["next_commands"])
+    assert "oci-layout:" in refs and "docker-archive:" in refs and f"--home {home}" in refs
+    for command in summary["next_commands"]:
+        argv = shlex.split(command)
+        assert argv[0] == "imagetrust"
+        # the store is PostgreSQL in one run of this test: the printed URL hides the
+        # password (there is none here), so the command is run as printed
+        assert main(argv[1:]) == 0, command
+        capsys.readouterr()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -95,6 +96,37 @@ def test_persistent_5xx_gives_up_with_status(httpserver: HTTPServer) -> None:
     with pytest.raises(HttpError, match="HTTP 500 after 4 attempts") as info:
         get(httpserver, "/x")
     assert info.value.status == 500 and len(httpserver.log) == 4
+
+
+def test_the_retry_log_names_each_attempt_it_makes_and_no_wait_it_skips(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    httpserver.expect_request("/x").respond_with_data("down", status=503)
+    sleeps, budget = Recorder(), WaitBudget(60)
+    caplog.set_level(logging.INFO, logger="imagetrust.http")
+    with pytest.raises(HttpError, match="HTTP 503 after 4 attempts"):
+        get(httpserver, "/x", budget=budget, sleep=sleeps)
+    announced = [r.getMessage() for r in caplog.records if r.name == "imagetrust.http"]
+    made = len(httpserver.log)
+    # one line per retry actually made, each naming that attempt and the wait before it
+    assert made == 4 and len(announced) == made - 1 == len(sleeps.sleeps)
+    for number, (line, slept) in enumerate(zip(announced, sleeps.sleeps, strict=True), 2):
+        assert line.endswith(f"HTTP 503; attempt {number} of {made} in {slept:.1f}s"), line
+    # the budget pays for the waits that happened, not for one after the last attempt
+    assert budget.spent == pytest.approx(sum(sleeps.sleeps))
+
+
+def test_a_last_attempt_asked_to_wait_past_the_budget_still_reports_the_attempts(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/x").respond_with_data(
+        "later", status=429, headers={"Retry-After": "30"}
+    )
+    budget = WaitBudget(65)  # room for the two waits between three attempts, not a third
+    policy = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, jitter=lambda cap: cap)
+    with pytest.raises(RateLimitedError, match=r"still rate limited .* after 3 attempts"):
+        get(httpserver, "/x", budget=budget, policy=policy)
+    assert budget.spent == 60 and len(httpserver.log) == 3
 
 
 def test_non_retryable_status_is_returned_to_the_caller(httpserver: HTTPServer) -> None:

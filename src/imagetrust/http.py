@@ -195,6 +195,14 @@ def _is_retryable_response(response: httpx.Response | None) -> bool:
     return response is not None and response.status_code in RETRYABLE_STATUS
 
 
+def _what_failed(outcome: Any) -> str:
+    if outcome is None:
+        return "failed"
+    if outcome.failed:
+        return type(outcome.exception()).__name__
+    return f"HTTP {outcome.result().status_code}"
+
+
 def send_with_retries(
     client: httpx.Client,
     request: httpx.Request,
@@ -215,7 +223,13 @@ def send_with_retries(
     label = what or f"{request.method} {request.url.copy_with(query=None)}"
     url = str(request.url)
 
+    attempts = max(1, policy.attempts)
+
     def wait(state: RetryCallState) -> float:
+        # Tenacity asks for the wait before it checks the attempt limit: after the last
+        # attempt there is no wait to take from the budget, announce or refuse.
+        if state.attempt_number >= attempts:
+            return 0.0
         outcome = state.outcome
         delay = policy.backoff(state.attempt_number)
         if outcome is not None and not outcome.failed:
@@ -230,13 +244,21 @@ def send_with_retries(
                 url=url,
                 retry_after=delay,
             )
-        log.info("%s: retrying in %.1fs (attempt %d)", label, delay, state.attempt_number + 1)
         return delay
 
     def before_sleep(state: RetryCallState) -> None:
+        """Runs only when a retry will happen: the log names the attempt about to be made."""
         outcome = state.outcome
         if outcome is not None and not outcome.failed:
             outcome.result().close()
+        log.info(
+            "%s: %s; attempt %d of %d in %.1fs",
+            label,
+            _what_failed(outcome),
+            state.attempt_number + 1,
+            attempts,
+            state.upcoming_sleep,
+        )
 
     def give_up(state: RetryCallState) -> httpx.Response:
         outcome = state.outcome
@@ -262,7 +284,7 @@ def send_with_retries(
         )
 
     retrying = Retrying(
-        stop=stop_after_attempt(max(1, policy.attempts)),
+        stop=stop_after_attempt(attempts),
         wait=wait,
         retry=retry_if_exception(_is_retryable_exception) | retry_if_result(_is_retryable_response),
         before_sleep=before_sleep,

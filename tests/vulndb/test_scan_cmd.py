@@ -48,7 +48,8 @@ def cli(tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]):  # 
 
 def test_scan_needs_a_database(cli, layouts: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     code, out, err = cli("scan", layouts["alpine"])
-    assert code == 2 and "vulnerability database is empty" in err and out == ""
+    # nothing to match against is a failure (1), not a mistake in how scan was called (2)
+    assert code == 1 and "vulnerability database is empty" in err and out == ""
 
 
 def test_alpine_findings_fix_state_and_counts(cli, layouts: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
@@ -135,7 +136,7 @@ def test_stored_sboms_rematch_a_changed_database_without_any_image(  # type: ign
 
     from imagetrust.sbom.stored import stored_sboms
     from imagetrust.store.database import Store
-    from imagetrust.vulndb.scan import match_sboms
+    from imagetrust.vulndb.scan import scan_sboms
 
     assert cli("db", "import", str(VULNDB))[0] == 0
     assert cli("scan", layouts["alpine"], "-f", "json")[0] == 0
@@ -158,8 +159,8 @@ def test_stored_sboms_rematch_a_changed_database_without_any_image(  # type: ign
     (tmp_path / "new.json").write_text(json.dumps(advisory))
     assert cli("db", "import", str(tmp_path / "new.json"), "--name", "extra")[0] == 0
     with Store.open(store_url) as store, store.read() as conn:
-        results = list(match_sboms(conn, stored_sboms(conn)))
-    (sbom, findings) = results[0]
+        results = list(scan_sboms(conn, stored_sboms(conn)))
+    sbom, findings = results[0].sbom, results[0].findings
     assert len(results) == 1 and sbom.os is not None and sbom.os.id == "alpine"
     new = [f for f in findings if f.id == "TEST-2026-0001"]
     assert {f.package for f in new} == {"musl", "musl-utils"}  # both binaries of origin musl

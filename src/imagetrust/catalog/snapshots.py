@@ -243,6 +243,15 @@ def latest_snapshot(
     return _snapshot_info(row) if row is not None else None
 
 
+def oldest_snapshot(conn: Connection) -> SnapshotInfo | None:
+    row = conn.execute(
+        select(catalog_snapshots)
+        .order_by(catalog_snapshots.c.taken_at, catalog_snapshots.c.id)
+        .limit(1)
+    ).first()
+    return _snapshot_info(row) if row is not None else None
+
+
 def snapshot_entries(conn: Connection, snapshot_id: int) -> list[StoredEntry]:
     rs = repository_snapshots
     rows = conn.execute(

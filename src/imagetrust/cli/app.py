@@ -21,6 +21,7 @@ from imagetrust.cli import (
     scan_cmd,
     store_cmd,
 )
+from imagetrust.cli.options import Command
 from imagetrust.cli.state import DEBUG, CliState
 from imagetrust.clock import Clock
 from imagetrust.errors import UsageError
@@ -111,12 +112,12 @@ def root(
 
 
 app.command("catalog")(catalog_cmd.catalog)
-app.command("inspect")(inspect_cmd.inspect)
-app.command("sbom")(sbom_cmd.sbom)
-app.command("scan")(scan_cmd.scan)
-app.command("resolve")(resolve_cmd.resolve)
-app.command("run")(run_cmd.run)
-app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("inspect", cls=Command)(inspect_cmd.inspect)
+app.command("sbom", cls=Command)(sbom_cmd.sbom)
+app.command("scan", cls=Command)(scan_cmd.scan)
+app.command("resolve", cls=Command)(resolve_cmd.resolve)
+app.command("run", cls=Command)(run_cmd.run)
+app.command("evaluate", cls=Command)(evaluate_cmd.evaluate)
 app.add_typer(eol_cmd.app, name="eol")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")

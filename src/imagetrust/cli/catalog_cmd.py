@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -18,7 +18,7 @@ from imagetrust.cli.output import (
     stdout_console,
 )
 from imagetrust.cli.state import CliState
-from imagetrust.errors import UsageError
+from imagetrust.errors import ImagetrustError, UsageError
 
 if TYPE_CHECKING:
     from imagetrust.catalog.snapshots import PullDelta, SnapshotInfo, StoredEntry
@@ -87,7 +87,12 @@ def catalog(
 ) -> None:
     """Build or refresh the catalog of official images, with state and popularity history."""
     from imagetrust.catalog.models import RepoState
-    from imagetrust.catalog.snapshots import latest_snapshot, pull_deltas, snapshot_entries
+    from imagetrust.catalog.snapshots import (
+        latest_snapshot,
+        oldest_snapshot,
+        pull_deltas,
+        snapshot_entries,
+    )
     from imagetrust.clock import parse_instant
 
     cli: CliState = ctx.obj
@@ -103,11 +108,7 @@ def catalog(
         with store.read() as conn:
             snapshot = latest_snapshot(conn, at_or_before=until_at)
             if snapshot is None:
-                raise UsageError(
-                    "no catalog snapshot in the store yet"
-                    + (f" at or before {until}" if until else ""),
-                    hint="run `imagetrust catalog` (or with --offline --library-dir DIR) first",
-                )
+                _no_snapshot(oldest_snapshot(conn), until)
             entries = [
                 stored
                 for stored in snapshot_entries(conn, snapshot.id)
@@ -118,6 +119,21 @@ def catalog(
         _show_pulls(snapshot, entries, deltas, fmt)
     else:
         _show_repos(snapshot, entries, deltas, fmt)
+
+
+def _no_snapshot(oldest: SnapshotInfo | None, until: str | None) -> NoReturn:
+    """Nothing to show is a failure (exit 1); it says whether the store is empty or the
+    snapshots are all later than ``--until``."""
+    if oldest is None:
+        raise ImagetrustError(
+            "no catalog snapshot in the store yet",
+            hint="run `imagetrust catalog` (or with --offline --library-dir DIR) first",
+        )
+    raise ImagetrustError(
+        f"no catalog snapshot at or before {until}: the oldest is #{oldest.id}, taken "
+        f"{oldest.taken_at:%Y-%m-%d %H:%M}Z",
+        hint="use a later --until, or none for the newest snapshot",
+    )
 
 
 def _parse_states(values: list[str] | None, enum: Any) -> set[Any]:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from imagetrust.cli.options import Command
 from imagetrust.cli.output import (
     OutputFormat,
     ProgressBar,
@@ -27,7 +28,7 @@ FormatOption = Annotated[
 ]
 
 
-@app.command("import")
+@app.command("import", cls=Command)
 def import_(
     ctx: typer.Context,
     path: Annotated[
@@ -36,6 +37,7 @@ def import_(
             help="OSV zip (all.zip), folder of OSV JSON, one OSV file, Alpine secdb YAML/JSON, "
             "or CISA's known_exploited_vulnerabilities.json.",
             show_default=False,
+            metavar="PATH",
         ),
     ],
     name: Annotated[
@@ -100,6 +102,10 @@ def import_(
             f"{result.unchanged} unchanged, {result.removed} removed)",
         ),
         *((f"  {eco}", str(n)) for eco, n in counts["per_ecosystem"].items()),
+    ]
+    if result.without_packages:  # NVD-style CVE records: severity for the others' aliases
+        rows.append(("  no package (severity only)", str(result.without_packages)))
+    rows += [
         ("not affected (secdb 0)", str(result.not_affected)),
         ("skipped", str(result.skipped_count)),
         *((f"  {reason}", str(n)) for reason, n in sorted(result.skipped_reasons.items())),

@@ -38,3 +38,6 @@ def demo(
     typer.echo(f"  output:  {result.out_dir}")
     typer.echo(f"  summary: {result.summary_path}")
     typer.echo(f"  store:   {result.store_url}")
+    typer.echo("look further (paste any of these):")
+    for command in result.next_commands:
+        typer.echo(f"  {command}")

@@ -7,7 +7,7 @@ asking for ``--debug``, which shows the traceback. Secrets are redacted from bot
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from imagetrust.errors import EXIT_FAILURE, ImagetrustError
 
@@ -18,13 +18,35 @@ def main(argv: list[str] | None = None) -> int:
     # Pydantic looks for third-party plugins in every installed distribution's entry points
     # on first use (~20 ms); imagetrust uses none, so a command need not pay for the search.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # Typer vendors Click (0.26+): these are the classes its parser raises.
+    from typer._click import exceptions as click_errors
+    from typer.exceptions import Abort
+
     from imagetrust.cli.app import app_for
     from imagetrust.cli.state import DEBUG
     from imagetrust.logs import redact
 
     try:
         args = sys.argv[1:] if argv is None else argv
-        app_for(args)(args=args, prog_name="imagetrust")
+        # Not standalone: Click's own usage errors come here, to be printed as one line.
+        result = app_for(args)(args=args, prog_name="imagetrust", standalone_mode=False)
+        return result if isinstance(result, int) else 0  # --help and typer.Exit give a code
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()  # ``imagetrust`` alone: the help, as asked for
+        return exc.exit_code
+    except click_errors.UsageError as exc:
+        from imagetrust.cli.output import printable
+
+        sys.stderr.write(f"error: {printable(redact(_usage_line(exc)))}\n")
+        return exc.exit_code
+    except click_errors.ClickException as exc:
+        from imagetrust.cli.output import printable
+
+        sys.stderr.write(f"error: {printable(redact(_one_line(exc.format_message())))}\n")
+        return exc.exit_code
+    except Abort:  # end of input at a prompt
+        sys.stderr.write("error: aborted\n")
+        return EXIT_FAILURE
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_FAILURE)
@@ -35,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(redact(traceback.format_exc()))
         from imagetrust.cli.output import printable  # messages quote registries and feeds
 
-        sys.stderr.write(f"error: {printable(redact(exc.message))}\n")
+        sys.stderr.write(f"error: {printable(redact(_one_line(exc.message)))}\n")
         if exc.hint:
-            sys.stderr.write(f"hint: {printable(redact(exc.hint))}\n")
+            sys.stderr.write(f"hint: {printable(redact(_one_line(exc.hint)))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
@@ -53,6 +75,21 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: internal error: {detail} (rerun with --debug for details)\n")
         return EXIT_FAILURE
     return 0
+
+
+def _one_line(text: str) -> str:
+    """A message a library wrote over several lines, as one (errors are one line each)."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _usage_line(exc: Any) -> str:
+    """Click's usage error as one line: its message, then the command's usage."""
+    message = _one_line(str(exc.format_message()))
+    ctx = exc.ctx
+    if ctx is None:
+        return message
+    usage = _one_line(ctx.get_usage()).removeprefix("Usage: ")
+    return f"{message} (usage: {usage}; see {ctx.command_path} --help)"
 
 
 _EXIT_CODE = [EXIT_FAILURE]  # what ``_leave`` exits with unless ``run`` got a result

@@ -3,7 +3,9 @@
 The SBOM comes from the layer cache when the layers were seen before, so a re-scan after a
 database import downloads nothing. Severity, fix state and "fixable" are per finding, so
 ``--ignore-unfixed`` and ``--severity`` only filter what is shown; ``counts`` always carries
-both the "all" and the "fixable" views.
+both the "all" and the "fixable" views. What could not be judged is shown too (counts in
+the table, ``not_covered`` in JSON), and an image whose OS packages were not judged at all
+says so first: with ``--exit-code`` that fails the scan unless ``--allow-not-covered``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from imagetrust.cli.output import (
     OutputFormat,
     emit_json,
     print_key_values,
+    safe_text,
     stdout_console,
 )
 from imagetrust.cli.state import CliState
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from imagetrust.evaluate.models import EolEvidence
     from imagetrust.sbom.models import ImageSbom
     from imagetrust.vulndb.query import DbStatus
-    from imagetrust.vulndb.scan import Finding
+    from imagetrust.vulndb.scan import ImageScan
     from imagetrust.vulndb.severity import Severity
 
 
@@ -67,6 +70,13 @@ def scan(
             max=255,
         ),
     ] = 0,
+    allow_not_covered: Annotated[
+        bool,
+        typer.Option(
+            "--allow-not-covered",
+            help="With --exit-code: do not fail an image whose OS packages were not checked.",
+        ),
+    ] = False,
     max_db_age: Annotated[
         float | None,
         typer.Option(
@@ -88,9 +98,17 @@ def scan(
     target = parse_scan_target(ref)
     outcome = scan_target(state.context(), target, PlatformSelection.parse(platform))
     _check_age(state, outcome.status, max_db_age)
-    sboms = [sbom for sbom, _ in outcome.results]
-    eol = _os_eol(state, sboms)
-    _report(outcome.results, outcome.status, fmt, ignore_unfixed, wanted, exit_code, eol)
+    eol = _os_eol(state, [s.sbom for s in outcome.scans])
+    _report(
+        outcome.scans,
+        outcome.status,
+        fmt,
+        ignore_unfixed,
+        wanted,
+        exit_code,
+        allow_not_covered,
+        eol,
+    )
 
 
 def _check_age(state: CliState, status: DbStatus, max_days: float | None) -> None:
@@ -124,48 +142,49 @@ def _os_eol(state: CliState, sboms: list[ImageSbom]) -> dict[str, EolEvidence]:
 
 
 def _report(
-    results: list[tuple[ImageSbom, list[Finding]]],
+    scans: list[ImageScan],
     status: DbStatus,
     fmt: OutputFormat,
     ignore_unfixed: bool,
     wanted: set[Severity] | None,
     exit_code: int,
+    allow_not_covered: bool,
     eol: dict[str, EolEvidence],
 ) -> None:
-    from imagetrust.vulndb.scan import counts
+    from imagetrust.cli.output import say
+    from imagetrust.vulndb.coverage import OsCoverage
+    from imagetrust.vulndb.scan_document import (
+        databases,
+        image_document,
+        scan_payload,
+        shown_findings,
+    )
 
+    dbs = databases(status.live_sources)
     shown_total = 0
     images: list[dict[str, Any]] = []
-    for sbom, findings in results:
-        shown = [
-            f
-            for f in findings
-            if (not ignore_unfixed or f.fixable) and (wanted is None or f.severity.level in wanted)
-        ]
+    for scan in scans:
+        shown = shown_findings(scan.findings, ignore_unfixed=ignore_unfixed, severities=wanted)
         shown_total += len(shown)
-        images.append(_image_doc(sbom, findings, shown, counts(findings), eol.get(sbom.digest)))
-    databases = [
-        {"name": s.name, "version": s.version, "imported_at": s.imported_at}
-        for s in status.live_sources
-    ]
+        os_eol = eol.get(scan.sbom.digest)
+        images.append(image_document(scan, shown, dbs, os_eol))
     if fmt is OutputFormat.JSON:
-        if len(images) == 1:
-            emit_json("scan", {**images[0], "databases": databases})
-        else:
-            emit_json("scan", {"images": images, "databases": databases})
+        emit_json(*scan_payload(images))
     else:
         for number, image in enumerate(images):
             if number:
                 stdout_console().print()
-            _print_table(image)
+            _print_table(image, several=len(images) > 1)
+    uncovered = [s for s in scans if s.coverage.os is OsCoverage.NOT_COVERED]
+    if fmt is OutputFormat.JSON:  # the table leads with it; JSON readers get it on stderr
+        for scan in uncovered:
+            say(f"warning: {scan.sbom.platform or scan.sbom.reference}: {scan.coverage.message}")
     incomplete = [
-        f"{sbom.platform or sbom.reference}: {reason}"
-        for sbom, _ in results
-        for reason in sbom.incomplete
+        f"{scan.sbom.platform or scan.sbom.reference}: {reason}"
+        for scan in scans
+        for reason in scan.sbom.incomplete
     ]
     if incomplete:  # unknown is never clean: whatever was found, the count may be short
-        from imagetrust.cli.output import say
-
         for reason in incomplete[:-1]:
             say(f"incomplete: {reason}")
         raise IncompleteScan(
@@ -174,70 +193,41 @@ def _report(
         )
     if exit_code and shown_total:
         raise FindingsFound(f"{shown_total} vulnerabilities found", exit_code)
+    if exit_code and uncovered and not allow_not_covered:
+        raise FindingsFound(
+            f"{len(uncovered)} of {len(scans)} images have OS packages that were not checked"
+            " (--allow-not-covered accepts that)",
+            exit_code,
+        )
 
 
-def _image_doc(
-    sbom: ImageSbom,
-    findings: list[Finding],
-    shown: list[Finding],
-    totals: dict[str, dict[str, int]],
-    eol: EolEvidence | None = None,
-) -> dict[str, Any]:
-    os_doc = None
-    if sbom.os is not None:
-        os_doc = {
-            "family": sbom.os.id,
-            "version": sbom.os.version_id,
-            "name": sbom.os.pretty_name,
-            "eol_date": eol.eol_date if eol is not None else None,
-            "eol_status": eol.status.value if eol is not None else "unknown",
-        }
-    return {
-        "image": {
-            "ref": sbom.reference,
-            "digest": sbom.digest,
-            "platform": sbom.platform,
-            "os": os_doc,
-        },
-        "packages": [
-            {"name": p.name, "version": p.version, "type": p.type.value, "purl": p.purl}
-            for p in sbom.packages
-        ],
-        "vulnerabilities": [f.as_dict() for f in shown],
-        "counts": totals,
-        "errors": list(sbom.errors),
-        "complete": sbom.complete,
-        "incomplete": list(sbom.incomplete),
-        "findings_total": len(findings),
-    }
+_SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
 
 
-def _os_line(os_doc: dict[str, Any]) -> str:
-    if not os_doc:
-        return "none (no OS release)"
-    date = os_doc.get("eol_date")
-    until = f", end of support {date:%Y-%m-%d}" if date is not None else ""
-    return f"{os_doc.get('name') or 'unknown'} ({os_doc.get('eol_status')}{until})"
-
-
-def _print_table(image: dict[str, Any]) -> None:
+def _print_table(image: dict[str, Any], *, several: bool) -> None:
     from rich.table import Table
 
     info = image["image"]
     os_doc = info["os"] or {}
     totals = image["counts"]
-    order = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
-    print_key_values(
-        [
-            ("image", info["ref"]),
-            ("digest", info["digest"]),
-            ("os", _os_line(os_doc)),
-            ("packages", str(len(image["packages"]))),
-            ("all", ", ".join(f"{k} {totals['all'][k]}" for k in order)),
-            ("fixable", ", ".join(f"{k} {totals['fixable'][k]}" for k in order)),
-            *(("INCOMPLETE", reason) for reason in image["incomplete"]),
-        ]
-    )
+    coverage = image["coverage"]
+    console = stdout_console()
+    if coverage["message"]:
+        console.print(safe_text(f"NOT COVERED: {coverage['message']}", style="bold red"))
+    rows = [("image", info["ref"])]
+    if several or info["platform"]:
+        rows.append(("platform", info["platform"] or "unknown"))
+    rows += [
+        ("digest", info["digest"]),
+        ("os", _os_line(os_doc)),
+        ("packages", _packages_line(coverage)),
+        ("all", ", ".join(f"{k} {totals['all'][k]}" for k in _SEVERITY_ORDER)),
+        ("fixable", ", ".join(f"{k} {totals['fixable'][k]}" for k in _SEVERITY_ORDER)),
+    ]
+    if coverage["reasons"]:
+        rows.append(("not covered", _reasons_line(coverage["reasons"])))
+    rows.extend(("INCOMPLETE", reason) for reason in image["incomplete"])
+    print_key_values(rows)
     table = Table(box=None, pad_edge=False)
     for column in ("package", "installed", "vulnerability", "severity", "fixed in", "state"):
         table.add_column(column, overflow="fold")
@@ -250,4 +240,32 @@ def _print_table(image: dict[str, Any]) -> None:
             item["fixed_version"] or "-",
             item["fix_state"],
         )
-    stdout_console().print(table)
+    console.print(table)
+
+
+def _joined(*parts: str | None) -> str:
+    return " ".join(part for part in parts if part) or "unknown"
+
+
+def _os_line(os_doc: dict[str, Any]) -> str:
+    if not os_doc:
+        return "none (no OS release)"
+    name = os_doc.get("name") or _joined(os_doc.get("family"), os_doc.get("version"))
+    date = os_doc.get("eol_date")
+    until = f", end of support {date:%Y-%m-%d}" if date is not None else ""
+    return f"{name} ({os_doc.get('eol_status')}{until})"
+
+
+def _packages_line(coverage: dict[str, Any]) -> str:
+    parts = [f"{coverage['matched']} matched"]
+    if coverage["through_owner"]:
+        parts.append(f"{coverage['through_owner']} through their OS package")
+    if coverage["not_covered"]:
+        parts.append(f"{coverage['not_covered']} not covered")
+    return f"{coverage['packages']} ({', '.join(parts)})"
+
+
+def _reasons_line(reasons: dict[str, int]) -> str:
+    """``no-advisory-source 212, cataloger-failed 1``: items per reason, largest first."""
+    ordered = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{reason} {number}" for reason, number in ordered)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from imagetrust import __version__
 from imagetrust.clock import Clock
 from imagetrust.fsutil import atomic_write_text
-from imagetrust.store.url import redact_url
+from imagetrust.store.url import redact_url, resolve_db_url
 
 if TYPE_CHECKING:
     from imagetrust.demo.images import DemoImage
@@ -41,6 +41,8 @@ class DemoResult:
     store_url: str
     run_id: int = 0
     steps: list[DemoStep] = field(default_factory=list)
+    # commands a user can paste to look further, against the demo's own store
+    next_commands: list[str] = field(default_factory=list)
 
     @property
     def summary_path(self) -> Path:
@@ -65,6 +67,7 @@ def run_demo(
     result = DemoResult(out_dir=out_dir.resolve(), home=home, store_url=redact_url(db_url))
     # The demo ignores the user's settings: it is offline and must run the same everywhere.
     ctx = PipelineContext(home=HomeLayout(home), settings=Settings(), clock=clock, db_url=db_url)
+    own_store = db_url == resolve_db_url(home, None)
 
     def step(name: str, detail: str) -> None:
         item = DemoStep(name, detail)
@@ -79,7 +82,7 @@ def run_demo(
             result.run_id = start_run(conn, "demo", {"out_dir": str(result.out_dir)}, clock.now())
         step("run", f"recorded as run #{result.run_id}")
         try:
-            _steps(store, ctx, result, step)
+            _steps(store, ctx, result, step, own_store)
         except BaseException as exc:
             # The run was committed as running before any step: say how it ended, or it
             # stays "running" in the store for good.
@@ -100,6 +103,7 @@ def _steps(
     ctx: PipelineContext,
     result: DemoResult,
     step: Callable[[str, str], None],
+    own_store: bool,
 ) -> None:
     """Every stage after the run is recorded, then the summary and the run's success."""
     from imagetrust.store.runs import RunStatus, finish_run
@@ -112,6 +116,10 @@ def _steps(
     _scan_step(store, ctx, sboms, result.out_dir, step)
     _evaluate_step(store, sboms, ctx.home.root, result.out_dir, clock, step)
     # Later stages (policy, report) add steps here.
+    result.next_commands = _next_commands(result, images, own_store)
+    # The summary's own step goes in before it is written, so the file lists every step
+    # the terminal showed.
+    step("summary", f"wrote {result.summary_path}")
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "kind": "demo-summary",
@@ -120,9 +128,9 @@ def _steps(
         "run_id": result.run_id,
         "store": result.store_url,
         "steps": [asdict(s) for s in result.steps],
+        "next_commands": result.next_commands,
     }
     atomic_write_text(result.summary_path, json.dumps(summary, indent=2) + "\n")
-    step("summary", f"wrote {result.summary_path}")
     with store.transaction() as conn:
         finish_run(
             conn,
@@ -131,6 +139,31 @@ def _steps(
             now=clock.now(),
             summary={"steps": [s.name for s in result.steps]},
         )
+
+
+def _next_commands(result: DemoResult, images: list[DemoImage], own_store: bool) -> list[str]:
+    """Commands to paste: the demo's images by reference, against the demo's store.
+
+    Without ``--home`` a command would open the default home, not the demo's store. A
+    store given by URL is named by its redacted URL (the password is the user's to add).
+    """
+    import shlex
+
+    base = f"imagetrust --home {shlex.quote(str(result.home.resolve()))}"
+    if not own_store:
+        base += f" --db-url {shlex.quote(result.store_url)}"
+    first = images[0].reference
+    archive = next(
+        (i.reference for i in images if i.reference.startswith("docker-archive:")), first
+    )
+    return [
+        f"{base} scan {shlex.quote(first)}",
+        f"{base} inspect {shlex.quote(first)} --platform all",
+        f"{base} sbom {shlex.quote(archive)}",
+        f"{base} db status",
+        f"{base} catalog --no-refresh",
+        f"{base} store status",
+    ]
 
 
 def _catalog_step(
@@ -163,7 +196,11 @@ def _catalog_step(
     for stored in entries:
         states.setdefault(stored.entry.state.value, []).append(stored.entry.name)
     listing = "; ".join(f"{state}: {', '.join(names)}" for state, names in sorted(states.items()))
-    step("catalog", f"snapshot #{refreshed.snapshot.id} of {len(entries)} repositories ({listing})")
+    step(
+        "catalog",
+        f"snapshot #{refreshed.snapshot.id} of {len(entries)} repositories ({listing}), "
+        f"recorded as run #{refreshed.run_id}",
+    )
     step("catalog.json", f"wrote {path}")
 
 
@@ -287,44 +324,53 @@ def _scan_step(
     out_dir: Path,
     step: Callable[[str, str], None],
 ) -> None:
-    """Import the bundled advisories, then match every demo image's packages against them."""
-    from imagetrust.pipeline.scan import match
+    """Import the bundled advisories, then scan every demo image: ``scan.json`` has the
+    shape ``imagetrust scan --format json`` gives several images (``kind: scans``)."""
     from imagetrust.sbom.stored import save_sbom
     from imagetrust.vulndb.importer import import_path
-    from imagetrust.vulndb.scan import counts
+    from imagetrust.vulndb.query import db_status
+    from imagetrust.vulndb.scan import scan_sboms
+    from imagetrust.vulndb.scan_document import databases, image_document
+    from imagetrust.vulndb.stored import save_scan_coverage
 
     clock = ctx.clock
-
-    for _, sbom in sboms:  # stored, so later runs re-match without reading any layer
-        with store.transaction() as conn:
-            save_sbom(conn, sbom, clock.now())
-    imported = import_path(store, DATA / "vulndb", now=clock.now(), name="imagetrust-demo")
-    per_ecosystem = ", ".join(
-        f"{name} {number}" for name, number in sorted(imported.per_ecosystem.items())
-    )
-    step(
-        "vulndb",
-        f"imported {imported.records} advisories ({per_ecosystem}), version {imported.version}",
-    )
-    documents = []
-    images = [image for image, _ in sboms]
-    matched = match(store, [sbom for _, sbom in sboms]).results
-    for image, (sbom, findings) in zip(images, matched, strict=True):
-        totals = counts(findings)
-        documents.append(
-            {
-                "image": {"ref": f"{image.name}:{image.tag}", "digest": sbom.digest},
-                "vulnerabilities": [f.as_dict() for f in findings],
-                "counts": totals,
-            }
+    total = 0
+    for folder in sorted(p for p in (DATA / "vulndb").iterdir() if p.is_dir()):
+        imported = import_path(store, folder, now=clock.now(), name=f"demo-{folder.name}")
+        total += imported.records
+        parts = [f"{name} {number}" for name, number in sorted(imported.per_ecosystem.items())]
+        if imported.without_packages:
+            parts.append(f"{imported.without_packages} naming no package, for severity")
+        step(
+            "vulndb",
+            f"{imported.name}: imported {imported.records} advisories ({', '.join(parts)}), "
+            f"version {imported.version}",
         )
+    with store.read() as conn:
+        status = db_status(conn)
+        scans = list(scan_sboms(conn, [sbom for _, sbom in sboms]))
+    step("vulndb", f"{total} advisories in {len(status.live_sources)} sources")
+    dbs = databases(status.live_sources)
+    documents = []
+    for (image, _), scan in zip(sboms, scans, strict=True):
+        with store.transaction() as conn:  # stored, so later runs re-match without a layer
+            save_sbom(conn, scan.sbom, clock.now())
+            save_scan_coverage(conn, scan, dbs, clock.now())
+        document = image_document(scan, scan.findings, dbs)
+        documents.append(document)
+        totals = document["counts"]
         summary = ", ".join(f"{k} {v}" for k, v in totals["all"].items() if v) or "none"
         fixable = sum(totals["fixable"].values())
-        name = f"{image.name}:{image.tag}"
-        step("scan", f"{name}: {len(findings)} findings ({summary}), {fixable} fixable")
+        covered = scan.coverage
+        uncovered = f", {covered.not_covered} packages not covered" if covered.not_covered else ""
+        step(
+            "scan",
+            f"{image.name}:{image.tag} ({scan.sbom.platform}): {len(scan.findings)} findings "
+            f"({summary}), {fixable} fixable{uncovered}",
+        )
     path = out_dir / "scan.json"
     document = {"schema_version": SUMMARY_SCHEMA_VERSION, "kind": "scans", "images": documents}
-    atomic_write_text(path, json.dumps(document, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(document, indent=2, default=_json_default) + "\n")
     step("scan.json", f"wrote {path}")
 
 

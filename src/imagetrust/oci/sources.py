@@ -387,8 +387,12 @@ class DockerArchiveSource(ImageSource):
                 tar = tarfile.open(self.reference.path, mode="r:*")  # noqa: SIM115 - closed in close()
             except FileNotFoundError:
                 raise NotFoundError(f"{self.description}: file not found") from None
-            except tarfile.TarError as exc:
-                raise OciError(f"{self.description}: not a tar archive ({exc})") from None
+            except tarfile.TarError:
+                # tarfile's message lists every method it tried, one line each
+                raise OciError(
+                    f"{self.description}: not a tar archive (plain, gzip, bzip2 or xz)",
+                    hint="make one with `docker save IMAGE -o FILE.tar`",
+                ) from None
             self._tar = tar
             self._index = self._read_index(tar)
         return self._tar

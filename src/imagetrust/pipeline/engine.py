@@ -182,7 +182,7 @@ class Engine:
         """Match stored SBOMs again (no download); returns the works whose SBOM is gone."""
         from imagetrust.sbom.stored import load_sbom
         from imagetrust.vulndb.query import live_generations
-        from imagetrust.vulndb.scan import match_sboms
+        from imagetrust.vulndb.scan import scan_sboms
 
         missing: list[ImageWork] = []
         for start in range(0, len(works), MATCH_BATCH):
@@ -197,8 +197,8 @@ class Engine:
                         missing.append(work)
                     else:
                         found.append((work, sbom))
-                matched = list(match_sboms(conn, [s for _, s in found])) if key else []
-            findings = [f for _, f in matched] if key else [[] for _ in found]
+                scans = list(scan_sboms(conn, [s for _, s in found])) if key else []
+            findings = [scan.findings for scan in scans] if key else [[] for _ in found]
             for (work, sbom), image_findings in zip(found, findings, strict=True):
                 first = not _analysed(work)
                 self._commit(work, sbom, image_findings, key, save=False, first=first)
@@ -429,14 +429,14 @@ class Engine:
     def _match(self, sbom: ImageSbom) -> tuple[list[Finding], DbKey]:
         """Findings from one read snapshot, with the database generations they came from."""
         from imagetrust.vulndb.query import live_generations
-        from imagetrust.vulndb.scan import match_sboms
+        from imagetrust.vulndb.scan import scan_sboms
 
         with self.store.read() as conn:
             key = live_generations(conn)
             if not key:
                 return [], key
-            [(_, findings)] = list(match_sboms(conn, [sbom]))
-        return findings, key
+            [scanned] = list(scan_sboms(conn, [sbom]))
+        return scanned.findings, key
 
     def _commit(
         self,

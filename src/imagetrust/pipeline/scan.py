@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
-from imagetrust.errors import UsageError
+from imagetrust.errors import ImagetrustError
 from imagetrust.pipeline.context import PipelineContext
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from imagetrust.sbom.models import ImageSbom
     from imagetrust.store.database import Store
     from imagetrust.vulndb.query import DbStatus
-    from imagetrust.vulndb.scan import Finding
+    from imagetrust.vulndb.scan import ImageScan
 
 SBOM_PREFIX = "sbom:"
 
@@ -46,13 +46,16 @@ def parse_scan_target(text: str) -> Reference | SbomFile:
 
 
 class ScanOutcome(Struct):
-    results: list[tuple[ImageSbom, list[Finding]]]
+    scans: list[ImageScan]
     status: DbStatus  # the database the findings came from (the same snapshot)
 
 
 def scan(
     ctx: PipelineContext, target: Reference | SbomFile, selection: PlatformSelection
 ) -> ScanOutcome:
+    """An image's SBOMs (stored, one image, one transaction, even when the database is
+    still empty: ``db update`` reads their ecosystems), matched in one snapshot; what the
+    scan could not judge is stored beside each SBOM. An SBOM file is matched, not stored."""
     if isinstance(target, SbomFile):
         from imagetrust.sbom.formats.read import read_sbom_file
 
@@ -61,26 +64,34 @@ def scan(
             return match(store, sboms)
     from imagetrust.pipeline.analysis import analyse_image
     from imagetrust.sbom.stored import save_sbom
+    from imagetrust.vulndb.scan_document import databases
+    from imagetrust.vulndb.stored import save_scan_coverage
 
     sboms = analyse_image(ctx, target, selection)
     with ctx.open_store() as store:
-        for sbom in sboms:  # one image, one transaction
+        for sbom in sboms:
             with store.transaction() as conn:
                 save_sbom(conn, sbom, ctx.clock.now())
-        return match(store, sboms)
+        outcome = match(store, sboms)
+        dbs = databases(outcome.status.live_sources)
+        for scanned in outcome.scans:
+            with store.transaction() as conn:
+                save_scan_coverage(conn, scanned, dbs, ctx.clock.now())
+        return outcome
 
 
 def match(store: Store, sboms: list[ImageSbom]) -> ScanOutcome:
-    """Every SBOM matched in one snapshot; an empty database is a usage error."""
+    """Every SBOM matched in one snapshot; an empty database is a failure (exit 1)."""
     from imagetrust.vulndb.query import db_status
-    from imagetrust.vulndb.scan import match_sboms
+    from imagetrust.vulndb.scan import scan_sboms
 
     with store.read() as conn:
         status = db_status(conn)
         if not status.live_sources:
-            raise UsageError(
-                "the vulnerability database is empty",
-                hint="import OSV or Alpine secdb data first: imagetrust db import PATH",
+            raise ImagetrustError(
+                "the vulnerability database is empty: nothing to match against",
+                hint="import OSV or Alpine secdb data first: imagetrust db update, or "
+                "imagetrust db import PATH",
             )
-        results = list(match_sboms(conn, sboms))
-    return ScanOutcome(results, status)
+        scans = list(scan_sboms(conn, sboms))
+    return ScanOutcome(scans, status)

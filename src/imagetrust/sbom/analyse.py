@@ -113,6 +113,8 @@ class ImageAnalyser:
     def analyse_platform(
         self, source: ImageSource, resolved: ResolvedImage, image: PlatformImage
     ) -> ImageSbom:
+        if image.platform.os != "linux":
+            return self._not_analysed(resolved, image)
         layers: list[LayerAnalysis] = []
         summaries: list[tuple[Descriptor, bool]] = []
         for descriptor in image.layers:
@@ -161,6 +163,37 @@ class ImageAnalyser:
         """One layer's analysis (cached or done now and cached), and whether it was cached:
         for a job that analyses layers apart from the images they belong to."""
         return self._layer(source, descriptor)
+
+    def _not_analysed(self, resolved: ResolvedImage, image: PlatformImage) -> ImageSbom:
+        """A Windows (or other non-Linux) image: its layers are not walked at all.
+
+        The catalogers read Linux package databases only, so walking gigabytes of Windows
+        layers would yield an empty SBOM that looks like an image with no packages; the
+        error says it was not analysed instead, and ``scan`` reports it not covered.
+        """
+        return ImageSbom(
+            reference=resolved.reference,
+            digest=image.descriptor.digest,
+            index_digest=resolved.digest if resolved.index is not None else None,
+            platform=str(image.platform),
+            config_digest=image.manifest.config.digest,
+            analyser_version=self.version,
+            os=None,
+            packages=(),
+            layers=tuple(
+                LayerSummary(
+                    digest=d.digest,
+                    media_type=d.media_type,
+                    size=d.size,
+                    from_cache=False,
+                    entries=0,
+                    packages=0,
+                )
+                for d in image.layers
+            ),
+            facts=image_facts(image.config),
+            errors=(f"{image.platform}: not analysed: imagetrust reads Linux images only",),
+        )
 
     def _layer(self, source: ImageSource, descriptor: Descriptor) -> tuple[LayerAnalysis, bool]:
         digest = descriptor.digest

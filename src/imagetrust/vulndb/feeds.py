@@ -95,14 +95,17 @@ def osv_url(base: str, ecosystem: str) -> str:
 def needed_ecosystems(conn: Connection) -> list[str]:
     """The OSV ecosystems (base names) the packages of every stored SBOM are matched in."""
     from imagetrust.sbom.stored import stored_sboms
-    from imagetrust.vulndb.match import ecosystem_key
+    from imagetrust.vulndb.matchers import DEFAULT_REGISTRY, MatchTarget
 
     needed: set[str] = set()
     for sbom in stored_sboms(conn):
         for package in sbom.packages:
-            key = ecosystem_key(package, sbom.os)
-            if key is not None:
-                needed.add(key.base)
+            try:
+                target = DEFAULT_REGISTRY.target(package, sbom.os)
+            except Exception:  # noqa: S112 - a package no matcher can place needs no feed
+                continue
+            if isinstance(target, MatchTarget):
+                needed.add(target.base)
     return sorted(needed)
 
 

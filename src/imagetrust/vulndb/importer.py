@@ -132,6 +132,8 @@ class ImportResult:
     not_affected: int = 0
     filtered: int = 0  # records of no ecosystem the import was asked for
     per_ecosystem: Counter[str] = field(default_factory=Counter)
+    # records naming no package (NVD-derived CVE records): severity for others' aliases
+    without_packages: int = 0
     skipped_count: int = 0
     skipped: list[Problem] = field(default_factory=list)
     skipped_reasons: Counter[str] = field(default_factory=Counter)
@@ -155,6 +157,7 @@ class ImportResult:
             "filtered": self.filtered,
             "skipped": self.skipped_count,
             "per_ecosystem": dict(sorted(self.per_ecosystem.items())),
+            "without_packages": self.without_packages,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -380,8 +383,11 @@ class _Writer:
         else:
             self.seen.add(record.id)
             self.result.records += 1
-            for ecosystem in {a.package.ecosystem for a in record.affected if a.package}:
+            ecosystems = {a.package.ecosystem for a in record.affected if a.package}
+            for ecosystem in ecosystems:
                 self.result.per_ecosystem[ecosystem] += 1
+            if not ecosystems:
+                self.result.without_packages += 1
         if record.id in self.batch:
             del self.batch[record.id]  # the later copy wins, as on a re-import
         self.batch[record.id] = (record, content_hash)

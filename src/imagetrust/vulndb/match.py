@@ -10,10 +10,10 @@ Go pseudo-version of 0.0.0 to ``fixed: "0"`` covers those pseudo-versions and no
 after (OSV's own evaluator tests). ``GIT`` ranges name commits, which an installed package
 does not have, so they are not evaluated here.
 
-Which ecosystem and which name to ask for is decided by ``ecosystem_key``: distribution
-advisories (Debian, Ubuntu, Alpine) name *source* packages and one release of the
-distribution (``Debian:12``, ``Alpine:v3.19``), so a ``libssl3`` binary package on Debian 12
-is looked up as ``openssl`` in ``Debian:12``.
+A range whose versions the ecosystem's order rejects says nothing about the installed
+version; the verdict then lists why (``unreadable``), so the scan can report that
+advisory as not evaluated for the package instead of dropping it. Which ecosystem and
+name to ask for is each matcher's business (``vulndb.matchers``).
 """
 
 from __future__ import annotations
@@ -22,68 +22,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from imagetrust.sbom.models import OsRelease, Package, PackageType
-
 Compare = Callable[[str, str], int]
 # Event kinds in the order OSV asks evaluators to apply them at equal versions.
 _EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 
 
 @dataclass(frozen=True)
-class EcosystemKey:
-    """Where to look a package up: OSV ecosystem (with release) and package name."""
-
-    ecosystem: str  # e.g. "Debian:12", "Alpine:v3.19", "PyPI"
-    base: str  # the ecosystem without the release, which selects the version order
-    name: str
-
-
-@dataclass(frozen=True)
 class Verdict:
     affected: bool
     fixed_version: str | None = None  # the lowest fix above the installed version, if any
-
-
-def ecosystem_key(package: Package, os_release: OsRelease | None) -> EcosystemKey | None:
-    """The OSV ecosystem and name for ``package``, or None when no feed covers it."""
-    os_id = os_release.id if os_release else ""
-    version_id = (os_release.version_id or "") if os_release else ""
-    source = package.source_name or package.name
-    if package.type is PackageType.DEB:
-        if os_id == "debian" and version_id:
-            return EcosystemKey(f"Debian:{version_id.split('.')[0]}", "Debian", source)
-        if os_id == "ubuntu" and version_id:
-            # OSV names LTS releases "Ubuntu:22.04:LTS" (April releases of even years).
-            year, _, month = version_id.partition(".")
-            lts = month == "04" and year.isdigit() and int(year) % 2 == 0
-            suffix = ":LTS" if lts else ""
-            return EcosystemKey(f"Ubuntu:{version_id}{suffix}", "Ubuntu", source)
-        return None
-    if package.type is PackageType.APK:
-        if os_id in {"alpine", "wolfi", "chainguard"} and (version_id or os_id != "alpine"):
-            if os_id == "alpine":
-                major_minor = ".".join(version_id.split(".")[:2])
-                return EcosystemKey(f"Alpine:v{major_minor}", "Alpine", source)
-            base = "Wolfi" if os_id == "wolfi" else "Chainguard"
-            return EcosystemKey(base, base, source)
-        return None
-    if package.type is PackageType.RPM:
-        rpm_bases = {"rocky": "Rocky Linux", "almalinux": "AlmaLinux"}
-        if os_id in rpm_bases and version_id:
-            base = rpm_bases[os_id]
-            return EcosystemKey(f"{base}:{version_id.split('.')[0]}", base, source)
-        return None
-    if package.type is PackageType.PYTHON:
-        return EcosystemKey("PyPI", "PyPI", package.name)
-    if package.type is PackageType.NPM:
-        return EcosystemKey("npm", "npm", package.name)
-    if package.type is PackageType.GO:
-        return EcosystemKey("Go", "Go", package.name)
-    if package.type is PackageType.JAVA:
-        group = package.extra.get("group_id") or package.extra.get("groupId")
-        name = f"{group}:{package.name}" if group else package.name
-        return EcosystemKey("Maven", "Maven", name)
-    return None
+    # why a range could not be read, when no other range or list made the version affected
+    unreadable: tuple[str, ...] = ()
 
 
 def evaluate(installed: str, affected: Mapping[str, Any], compare: Compare) -> Verdict:
@@ -92,6 +41,7 @@ def evaluate(installed: str, affected: Mapping[str, Any], compare: Compare) -> V
     listed = isinstance(versions, list) and installed in versions
     in_range = False
     fixes: list[str] = []
+    unreadable: list[str] = []
     ranges = affected.get("ranges")
     for item in ranges if isinstance(ranges, list) else []:
         if not isinstance(item, Mapping) or item.get("type") not in ("ECOSYSTEM", "SEMVER"):
@@ -106,10 +56,10 @@ def evaluate(installed: str, affected: Mapping[str, Any], compare: Compare) -> V
                 for kind, version in events
                 if kind == "fixed" and _safe_compare(compare, version, installed) > 0
             ]
-        except _Incomparable:
-            continue  # a version this ecosystem's order rejects: the range says nothing
+        except _Incomparable as exc:
+            unreadable.append(str(exc))  # a version this order rejects: the range says nothing
     if not (listed or in_range):
-        return Verdict(False)
+        return Verdict(False, unreadable=tuple(unreadable))
     try:
         fixed = min(fixes, key=_key(compare)) if fixes else None
     except _Incomparable:

@@ -103,6 +103,25 @@ def affected_records(
     return [AffectedEntry(**row._asdict()) for row in conn.execute(query)]
 
 
+def ecosystem_has_records(conn: Connection, ecosystem: str) -> bool:
+    """Whether any live source holds a record for this ecosystem (``Debian:12``).
+
+    Without one, a package of that ecosystem has no advisory source: an empty lookup would
+    look clean. The (ecosystem, package) index answers this with its first live row.
+    """
+    query = (
+        select(vuln_affected.c.id)
+        .select_from(
+            vuln_affected.join(vuln_records, vuln_records.c.id == vuln_affected.c.record_pk).join(
+                vuln_sources, live()
+            )
+        )
+        .where(vuln_affected.c.ecosystem == ecosystem)
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
+
+
 @dataclass(frozen=True)
 class SourceStatus:
     id: int

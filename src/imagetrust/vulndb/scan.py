@@ -1,20 +1,40 @@
-"""Match an image's packages against the local database: findings with fix state and severity.
+"""Match an image's packages against the local database: findings, and what was not judged.
 
 One query per distinct (ecosystem, package) through the index, so a scan costs in proportion
 to the image, not the database. Every finding keeps the record's source and database version,
 so a report can say which database a verdict came from; "fixable" is derived from the fix
 state, so one scan answers both the "all" and the "ignore unfixed" view.
+
+Every package ends somewhere: a finding (or none) from its matcher's advisory source, its
+OS package (``owner``), or a "not covered" item with the reason (``vulndb.coverage``). A
+package whose matching raises becomes such an item too; the scan goes on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from imagetrust.sbom.models import ImageSbom, OsRelease, Package, PackageType
+from imagetrust.sbom.models import ImageSbom, OsRelease, Package
+from imagetrust.vulndb.coverage import (
+    Coverage,
+    NotCovered,
+    os_name,
+    platform_supported,
+    sbom_items,
+    summarise,
+)
 from imagetrust.vulndb.fixstate import FixState, fix_state
-from imagetrust.vulndb.match import EcosystemKey, ecosystem_key, evaluate
+from imagetrust.vulndb.match import evaluate
+from imagetrust.vulndb.matchers import (
+    DEFAULT_REGISTRY,
+    OS_PACKAGE_TYPES,
+    MatcherRegistry,
+    MatchTarget,
+    NotCoveredReason,
+    Uncovered,
+)
 from imagetrust.vulndb.severity import (
     UNKNOWN_SEVERITY,
     Severity,
@@ -27,8 +47,6 @@ if TYPE_CHECKING:
 
     from imagetrust.vulndb.kev import KnownExploited
     from imagetrust.vulndb.query import AffectedEntry
-
-_DISTRO_TYPES = {PackageType.DEB, PackageType.APK, PackageType.RPM}
 
 
 @dataclass(frozen=True)
@@ -84,35 +102,97 @@ Lookup = Callable[[str, str], "Sequence[AffectedEntry]"]
 CompareFor = Callable[[str], Callable[[str, str], int]]
 
 
+@dataclass
+class PackageMatches:
+    """The outcome for a list of packages: ``matched + through_owner`` plus the packages
+    among ``not_covered`` (those without ``advisory``) is every package."""
+
+    findings: list[Finding] = field(default_factory=list)
+    not_covered: list[NotCovered] = field(default_factory=list)
+    matched: int = 0
+    os_matched: int = 0
+    through_owner: int = 0
+
+
 def match_packages(
-    packages: Iterable[Package], os_release: OsRelease | None, matcher: Matcher
-) -> list[Finding]:
-    """Findings for ``packages``; share one ``matcher`` across images, so what it learnt
-    about a package version is reused."""
+    packages: Iterable[Package],
+    os_release: OsRelease | None,
+    advisories: AdvisoryLookup,
+    registry: MatcherRegistry = DEFAULT_REGISTRY,
+) -> PackageMatches:
+    """Findings and not-covered items for ``packages``; share one ``advisories`` across
+    images, so what it learnt about a package version is reused."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    result = PackageMatches()
     findings: dict[tuple[str, str, str, str], Finding] = {}
     for package in packages:
         if package.owner:
             # Installed by an OS package (Debian's python3-pip ships pip's dist-info): the
             # distribution patches and advises on it, so it is matched through its owner
             # only, as trivy does; it stays in the SBOM.
+            result.through_owner += 1
             continue
-        key = ecosystem_key(package, os_release)
-        if key is None:
+        try:
+            found, items = _match_one(package, os_release, advisories, registry)
+        except SQLAlchemyError:
+            raise  # the store itself failed: no later package would fare better
+        except Exception as exc:  # one bad package never stops a scan
+            reason = NotCoveredReason.MATCH_FAILED
+            detail = f"matching failed: {type(exc).__name__}: {exc}"
+            result.not_covered.append(NotCovered.for_package(package, reason, detail))
             continue
-        # Distribution advisories are about source packages and their versions.
-        installed = package.version
-        if package.type in _DISTRO_TYPES and package.source_version:
-            installed = package.source_version
-        elif package.type is PackageType.GO and package.name == "stdlib":
-            installed = installed.removeprefix("go")  # build info says go1.22.1, OSV 1.22.1
-        for assessment in matcher.assess(key, installed):
-            finding = assessment.finding_for(package, key)
+        result.not_covered.extend(items)
+        if found is None:
+            continue
+        result.matched += 1
+        if package.type in OS_PACKAGE_TYPES:
+            result.os_matched += 1
+        for finding in found:
             ident = (finding.id, package.name, package.version, package.architecture or "")
             findings.setdefault(ident, finding)  # the same advisory from two sources: once
-    return sorted(
+    result.findings = sorted(
         findings.values(),
         key=lambda f: (-f.severity.level.rank, f.package, f.id),
     )
+    return result
+
+
+def _match_one(
+    package: Package,
+    os_release: OsRelease | None,
+    advisories: AdvisoryLookup,
+    registry: MatcherRegistry,
+) -> tuple[list[Finding] | None, list[NotCovered]]:
+    """(findings, items) for one package; findings None when it was not matched at all."""
+    target = registry.target(package, os_release)
+    if isinstance(target, Uncovered):
+        item = NotCovered.for_package(
+            package, target.reason, target.detail, ecosystem=target.ecosystem
+        )
+        return None, [item]
+    if not advisories.covers(target.ecosystem):
+        detail = f"no advisories for {target.ecosystem} in the vulnerability database"
+        reason = NotCoveredReason.NO_ADVISORY_SOURCE
+        return None, [NotCovered.for_package(package, reason, detail, ecosystem=target.ecosystem)]
+    problem = advisories.version_problem(target)
+    if problem is not None:
+        reason = NotCoveredReason.VERSION_NOT_COMPARABLE
+        item = NotCovered.for_package(package, reason, problem, ecosystem=target.ecosystem)
+        return None, [item]
+    assessed, unreadable = advisories.assess(target)
+    findings = [assessment.finding_for(package, target) for assessment in assessed]
+    items = [
+        NotCovered.for_package(
+            package,
+            NotCoveredReason.VERSION_NOT_COMPARABLE,
+            f"{record_id}: a range the {target.base} order cannot read ({why})",
+            ecosystem=target.ecosystem,
+            advisory=record_id,
+        )
+        for record_id, why in unreadable
+    ]
+    return findings, items
 
 
 @dataclass(frozen=True)
@@ -126,19 +206,19 @@ class Assessment:
     severity: SeverityInfo
     aliases: tuple[str, ...]
 
-    def finding_for(self, package: Package, key: EcosystemKey) -> Finding:
+    def finding_for(self, package: Package, target: MatchTarget) -> Finding:
         entry = self.entry
         return Finding(
             id=entry.record_id,
             aliases=self.aliases,
             package=package.name,
             package_type=package.type.value,
-            source_name=key.name if key.name != package.name else None,
+            source_name=target.name if target.name != package.name else None,
             installed_version=package.version,
             fixed_version=self.fixed_version,
             fix_state=self.fix_state,
             severity=self.severity,
-            ecosystem=key.ecosystem,
+            ecosystem=target.ecosystem,
             purl=package.purl,
             layer=package.layer,
             summary=entry.summary,
@@ -147,13 +227,18 @@ class Assessment:
         )
 
 
-class Matcher:
+Unreadable = tuple[str, str]  # (advisory id, why its ranges could not be read)
+
+
+class AdvisoryLookup:
     """Index lookups and verdicts, memoised per (ecosystem, package[, version]).
 
     ``by_id`` finds records by id. Some feeds carry no severity at all (Alpine secdb): a
     finding whose own record says nothing takes the severity of the record its alias names
     (``CVE-2023-0286`` from an NVD-derived OSV record), as grype and trivy do with NVD, and
-    says so in ``severity.source``.
+    says so in ``severity.source``. ``has_ecosystem`` tells whether the database holds any
+    record of an ecosystem at all: without one, an empty answer would look clean (None:
+    every ecosystem counts as present, for lookups that are not a database).
     """
 
     def __init__(
@@ -161,32 +246,69 @@ class Matcher:
         lookup: Lookup,
         compare_for: CompareFor,
         by_id: Callable[[str], list[dict[str, Any]]] | None = None,
+        has_ecosystem: Callable[[str], bool] | None = None,
     ) -> None:
         self.lookup = lookup
         self.compare_for = compare_for
         self.by_id = by_id
+        self.has_ecosystem = has_ecosystem
         self._entries: dict[tuple[str, str], Sequence[AffectedEntry]] = {}
-        self._assessed: dict[tuple[str, str, str], list[Assessment]] = {}
+        self._assessed: dict[tuple[str, str, str], tuple[list[Assessment], list[Unreadable]]] = {}
         self._alias_severity: dict[str, SeverityInfo] = {}
+        self._ecosystems: dict[str, bool] = {}
+        self._versions: dict[tuple[str, str], str | None] = {}
 
-    def assess(self, key: EcosystemKey, installed: str) -> list[Assessment]:
-        memo = (key.ecosystem, key.name, installed)
+    def covers(self, ecosystem: str) -> bool:
+        if self.has_ecosystem is None:
+            return True
+        known = self._ecosystems.get(ecosystem)
+        if known is None:
+            known = self._ecosystems[ecosystem] = self.has_ecosystem(ecosystem)
+        return known
+
+    def version_problem(self, target: MatchTarget) -> str | None:
+        """Why ``target.version`` has no place in its ecosystem's order, or None."""
+        memo = (target.base, target.version)
+        if memo not in self._versions:
+            compare = self.compare_for(target.base)
+            try:
+                compare(target.version, target.version)
+                self._versions[memo] = None
+            except Exception as exc:  # the order's own words: VersionError and kin
+                message = str(exc) or type(exc).__name__
+                self._versions[memo] = f"not a {target.base} version: {message}"
+        return self._versions[memo]
+
+    def assess(self, target: MatchTarget) -> tuple[list[Assessment], list[Unreadable]]:
+        memo = (target.ecosystem, target.name, target.version)
         found = self._assessed.get(memo)
         if found is not None:
             return found
-        entries = self._entries.get((key.ecosystem, key.name))
+        if "\x00" in target.name:  # no database stores it, and PostgreSQL refuses to look
+            raise ValueError("the package name holds a NUL character")
+        entries = self._entries.get((target.ecosystem, target.name))
         if entries is None:
-            entries = self._entries[(key.ecosystem, key.name)] = self.lookup(
-                key.ecosystem, key.name
+            entries = self._entries[(target.ecosystem, target.name)] = self.lookup(
+                target.ecosystem, target.name
             )
-        found = []
+        assessments: list[Assessment] = []
+        unreadable: list[Unreadable] = []
         if entries:
-            compare = self.compare_for(key.base)
+            compare = self.compare_for(target.base)
             for entry in entries:
-                assessment = _assess(installed, entry, compare)
+                assessment, why = _assess(target.version, entry, compare)
                 if assessment is not None:
-                    found.append(self._with_alias_severity(assessment))
-        self._assessed[memo] = found
+                    assessments.append(self._with_alias_severity(assessment))
+                elif why:
+                    unreadable.append((entry.record_id, why))
+        # an advisory that another of its entries found affecting the package is answered
+        # (and one item per advisory, however many of its entries could not be read)
+        affecting = {a.entry.record_id for a in assessments}
+        once: dict[str, str] = {}
+        for ident, why in unreadable:
+            once.setdefault(ident, why)
+        unreadable = [(ident, why) for ident, why in once.items() if ident not in affecting]
+        found = self._assessed[memo] = (assessments, unreadable)
         return found
 
     def _with_alias_severity(self, assessment: Assessment) -> Assessment:
@@ -209,7 +331,8 @@ class Matcher:
 
 def _assess(
     installed: str, entry: AffectedEntry, compare: Callable[[str, str], int]
-) -> Assessment | None:
+) -> tuple[Assessment | None, str | None]:
+    """The assessment when affected; else None and why the ranges could not be read, if so."""
     affected = {
         "ranges": entry.ranges,
         "versions": entry.versions,
@@ -219,50 +342,99 @@ def _assess(
     }
     verdict = evaluate(installed, affected, compare)
     if not verdict.affected:
-        return None
+        return None, "; ".join(verdict.unreadable) or None
     record = {
         "id": entry.record_id,
         "severity": entry.severity,
         "database_specific": entry.record_database_specific,
     }
-    return Assessment(
+    assessment = Assessment(
         entry=entry,
         fixed_version=verdict.fixed_version,
         fix_state=fix_state(verdict.fixed_version, affected),
         severity=record_severity(record, affected),
         aliases=tuple(sorted(set(entry.aliases) | set(entry.upstream) - {entry.record_id})),
     )
+    return assessment, None
 
 
-def store_lookup(conn: Connection) -> Lookup:
-    from imagetrust.vulndb.query import affected_records
-
-    return lambda ecosystem, name: affected_records(conn, ecosystem, name)
-
-
-def store_matcher(conn: Connection) -> Matcher:
-    """A matcher over the store: the (ecosystem, package) index and records by id."""
-    from imagetrust.vulndb.query import records_by_id
+def store_advisories(conn: Connection) -> AdvisoryLookup:
+    """Advisories in the store: the (ecosystem, package) index, records by id, and which
+    ecosystems the live sources hold."""
+    from imagetrust.vulndb.query import affected_records, ecosystem_has_records, records_by_id
     from imagetrust.vulndb.versions import comparator
 
-    return Matcher(store_lookup(conn), comparator, lambda ident: records_by_id(conn, ident))
+    return AdvisoryLookup(
+        lambda ecosystem, name: affected_records(conn, ecosystem, name),
+        comparator,
+        lambda ident: records_by_id(conn, ident),
+        lambda ecosystem: ecosystem_has_records(conn, ecosystem),
+    )
 
 
-def match_sboms(
-    conn: Connection, sboms: Iterable[ImageSbom]
-) -> Iterator[tuple[ImageSbom, list[Finding]]]:
-    """Each SBOM with its findings, against the database as it is now.
+@dataclass(frozen=True)
+class ImageScan:
+    """One image's scan: findings, what could not be judged, and how it all adds up."""
+
+    sbom: ImageSbom
+    findings: list[Finding]
+    not_covered: list[NotCovered]
+    coverage: Coverage
+
+
+def scan_sbom(
+    sbom: ImageSbom, advisories: AdvisoryLookup, registry: MatcherRegistry = DEFAULT_REGISTRY
+) -> ImageScan:
+    """Match one SBOM; the platform and unreadable files become not-covered items too."""
+    items = sbom_items(sbom)
+    supported = platform_supported(sbom)
+    matches = (
+        match_packages(sbom.packages, sbom.os, advisories, registry)
+        if supported
+        else PackageMatches()
+    )
+    os_packages = sum(1 for p in sbom.packages if p.type in OS_PACKAGE_TYPES and not p.owner)
+    if supported and sbom.os is not None and not os_packages and not items:
+        named = os_name(sbom.os)
+        items.append(
+            NotCovered(
+                NotCoveredReason.NO_PACKAGE_DATABASE,
+                f"{named} found, but no OS package database: its packages are unknown",
+            )
+        )
+    items.extend(
+        sorted(
+            matches.not_covered,
+            key=lambda i: (i.package or "", i.version or "", i.advisory or ""),
+        )
+    )
+    coverage = summarise(
+        sbom,
+        matched=matches.matched,
+        os_matched=matches.os_matched,
+        through_owner=matches.through_owner,
+        items=items,
+        os_packages=os_packages if supported else 0,
+    )
+    return ImageScan(sbom, matches.findings, items, coverage)
+
+
+def scan_sboms(conn: Connection, sboms: Iterable[ImageSbom]) -> Iterator[ImageScan]:
+    """Each SBOM's scan, against the database as it is now (run it inside one read).
 
     Used for a fresh scan and for re-matching stored SBOMs after ``db import`` alike: no
     layer, no registry, no blob is read. Lookups and verdicts are shared across images
     (official images share most of their package versions), so the cost grows with the
     number of distinct package versions, not with images times packages.
     """
+    from dataclasses import replace
+
     from imagetrust.vulndb.kev import flag_known_exploited
 
-    matcher = store_matcher(conn)
+    advisories = store_advisories(conn)
     for sbom in sboms:
-        yield sbom, flag_known_exploited(conn, match_packages(sbom.packages, sbom.os, matcher))
+        scanned = scan_sbom(sbom, advisories)
+        yield replace(scanned, findings=flag_known_exploited(conn, scanned.findings))
 
 
 def counts(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:

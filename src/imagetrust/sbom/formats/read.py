@@ -4,7 +4,8 @@
 needs is in every package URL: the ecosystem (purl type), name, version, the distribution
 release (``distro=debian-12`` qualifier) and, for distribution packages, the source package
 (``upstream=`` as syft writes it, or the ``imagetrust:package:sourceName`` and trivy's
-``aquasecurity:trivy:SrcName`` properties). Everything else is optional. The file is
+``aquasecurity:trivy:SrcName`` properties). Everything else is optional; a purl without a
+version gives a package with version "" (scan reports it, "no version"). The file is
 untrusted input: anything malformed is an ``SbomError`` naming the file.
 """
 
@@ -102,10 +103,10 @@ def _package(
     if kind is None or not purl.name:
         return None
     qualifiers = purl.qualifiers if isinstance(purl.qualifiers, dict) else {}
-    text = version if isinstance(version, str) and version.strip() else purl.version
-    if not text:
-        return None
-    text = with_epoch(text, qualifiers.get("epoch"))
+    # A package without a version stays, with version "" as the catalogers give it, so
+    # ``scan`` lists it as not covered ("no version") instead of never seeing it.
+    text = version if isinstance(version, str) and version.strip() else purl.version or ""
+    text = with_epoch(text, qualifiers.get("epoch")) if text else text
     name = purl.name
     if kind is PackageType.JAVA and purl.namespace:
         return Package(name, text, kind, purl_text, extra={"group_id": purl.namespace}, owner=owner)
