@@ -9,16 +9,19 @@ import typer
 
 from imagetrust import __version__
 from imagetrust.cli import (
+    allowlist_cmd,
     catalog_cmd,
     db_cmd,
     demo_cmd,
     eol_cmd,
     evaluate_cmd,
     inspect_cmd,
+    policy_cmd,
     resolve_cmd,
     run_cmd,
     sbom_cmd,
     scan_cmd,
+    show_cmd,
     store_cmd,
 )
 from imagetrust.cli.state import DEBUG, CliState
@@ -117,6 +120,9 @@ app.command("scan")(scan_cmd.scan)
 app.command("resolve")(resolve_cmd.resolve)
 app.command("run")(run_cmd.run)
 app.command("evaluate")(evaluate_cmd.evaluate)
+app.add_typer(policy_cmd.app, name="policy")
+app.command("show")(show_cmd.show)
+app.command("allowlist")(allowlist_cmd.allowlist)
 app.add_typer(eol_cmd.app, name="eol")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")
