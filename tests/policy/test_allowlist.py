@@ -196,3 +196,38 @@ def test_the_allowlist_writes_nothing(
     with Store.open(store_url) as store, store.read() as conn:
         assert conn.execute(select(func.count()).select_from(image_verdicts)).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(runs)).scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    ("images", "fail_on", "code"),
+    [
+        (["python", "redis:7"], "conditional", 0),  # both approved
+        (["debian:10"], "rejected", 0),  # conditional is not rejected
+        (["debian:10"], "conditional", 3),
+        (["node"], "rejected", 3),
+        ([digest("5")], "conditional", 0),  # redis by its digest
+    ],
+)
+def test_fail_on_and_image_selection(
+    base: list[str], capsys: pytest.CaptureFixture[str], images: list[str], fail_on: str, code: int
+) -> None:
+    got, document = run_json(
+        capsys, *base, "policy", "check", *images, "--fail-on", fail_on, "-f", "json"
+    )
+    assert got == code
+    names = {f"{i['image']}:{i['tag']}" for i in document["items"]}
+    wanted = {
+        "python": {"python:3.12"},
+        "redis:7": {"redis:7"},
+        "debian:10": {"debian:10"},
+        "node": {"node:22"},
+        digest("5"): {"redis:7"},
+    }
+    assert names == set().union(*(wanted[i] for i in images))
+
+
+def test_an_image_that_matches_nothing_is_an_error(
+    base: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*base, "policy", "check", "python", "mysql"]) == 1
+    assert "no evaluated image matches mysql" in capsys.readouterr().err
