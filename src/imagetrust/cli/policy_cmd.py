@@ -145,10 +145,10 @@ def _table(result: PolicyCheck, policy: Policy) -> None:
     for column in ("image", "tag", "platform", "verdict", "grade", "score", "reasons"):
         table.add_column(column, justify="right" if column == "score" else "left")
     for decision in result.decisions:
-        image = decision.repository or decision.reference
+        image, tag = decision.name
         table.add_row(
             image,
-            decision.tag or "-",
+            tag or "-",
             decision.platform,
             decision.verdict.value,
             decision.grade,
@@ -195,8 +195,8 @@ def check_markdown(result: PolicyCheck, policy: Policy, now: datetime) -> str:
         )
     lines += ["", "## Images", ""]
     for decision in result.decisions:
-        name = decision.repository or decision.reference
-        tag = f":{decision.tag}" if decision.tag else ""
+        name, tag_name = decision.name
+        tag = f":{tag_name}" if tag_name else ""
         lines.append(
             f"### {md_cell(name + tag)} ({md_cell(decision.platform)}): "
             f"{decision.verdict.value}, {md_cell(decision.grade)} ({decision.score})"

@@ -171,15 +171,35 @@ class Decision(Struct, frozen=True):
     decision_version: int = DECISION_VERSION
 
     @property
+    def name(self) -> tuple[str, str | None]:
+        """The image and tag it is grouped and shown under: the catalog repository and tag
+        when linked to one, else the reference's registry/repository and tag."""
+        if self.repository is not None:
+            return self.repository, self.tag
+        from imagetrust.errors import ImagetrustError
+        from imagetrust.oci.reference import ImageReference, LayoutReference, parse_reference
+
+        try:
+            ref = parse_reference(self.reference)
+        except ImagetrustError:
+            return self.reference, None
+        if isinstance(ref, ImageReference):
+            return ref.name, ref.tag
+        if isinstance(ref, LayoutReference):
+            return f"oci-layout:{ref.path}", ref.tag
+        return self.reference, None
+
+    @property
     def conditions(self) -> tuple[str, ...]:
         if self.verdict is not Verdict.CONDITIONAL:
             return ()
         return tuple(r.text for r in self.reasons if r.is_condition)
 
     def as_dict(self) -> dict[str, object]:
+        image, tag = self.name
         return {
-            "image": self.repository if self.repository is not None else self.reference,
-            "tag": self.tag,
+            "image": image,
+            "tag": tag,
             "reference": self.reference,
             "digest": self.digest,
             "index_digest": self.index_digest,

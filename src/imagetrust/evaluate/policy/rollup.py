@@ -71,25 +71,6 @@ class RepositoryVerdict(Struct, frozen=True):
         }
 
 
-def image_and_tag(decision: Decision) -> tuple[str, str | None]:
-    """The name a verdict is grouped under: the catalog repository and tag when the image is
-    linked to one, else what its reference says."""
-    if decision.repository is not None:
-        return decision.repository, decision.tag
-    from imagetrust.errors import ImagetrustError
-    from imagetrust.oci.reference import ImageReference, LayoutReference, parse_reference
-
-    try:
-        ref = parse_reference(decision.reference)
-    except ImagetrustError:
-        return decision.reference, None
-    if isinstance(ref, ImageReference):
-        return ref.name, ref.tag
-    if isinstance(ref, LayoutReference):
-        return f"oci-layout:{ref.path}", ref.tag
-    return decision.reference, None
-
-
 def worst(decisions: Sequence[Decision]) -> tuple[Verdict, str, int]:
     verdict = max((d.verdict for d in decisions), key=lambda v: v.rank)
     lowest = min(decisions, key=lambda d: d.score)
@@ -99,7 +80,7 @@ def worst(decisions: Sequence[Decision]) -> tuple[Verdict, str, int]:
 def tag_verdicts(decisions: Iterable[Decision]) -> list[TagVerdict]:
     grouped: dict[tuple[str, str | None], list[Decision]] = {}
     for decision in decisions:
-        grouped.setdefault(image_and_tag(decision), []).append(decision)
+        grouped.setdefault(decision.name, []).append(decision)
     tags = []
     for (image, tag), members in sorted(grouped.items(), key=lambda item: _order(item[0])):
         members.sort(key=lambda d: d.platform)
