@@ -104,6 +104,36 @@ def test_demo_runs_every_stage_and_is_repeatable(tmp_path: Path, store_url: str)
     assert evidence["debian:12"]["supply_chain"]["sbom"] is True  # built with attestations
     assert evidence["alpine:3.16-app"]["hygiene"]["runs_as_root"] is False  # USER app
     assert evidence["debian:12"]["popularity"]["pull_count"] == 1947003566  # the recording
+    # Verdicts: the default policy; Alpine 3.16's end of life (2024-05-23 above) is a
+    # blocking rule, and no demo image is approved while its vulnerabilities are unknown.
+    assert seen.count("policy") == 3
+    policy = json.loads((tmp_path / "out" / "policy.json").read_text())
+    assert policy["kind"] == "policy-check" and policy["policy"]["name"] == "imagetrust-default"
+    items = {f"{i['image']}:{i['tag']}": i for i in policy["items"]}
+    alpine = items["alpine:3.16"]
+    assert alpine["verdict"] == "rejected"
+    assert "os-eol: alpine-linux 3.16, support ended 2024-05-23" in [
+        r["text"] for r in alpine["reasons"] if r["blocking"]
+    ]
+    assert all(i["verdict"] != "approved" for i in policy["items"])
+    assert all(i["grade"] in "ABCDF" and 0 <= i["score"] <= 100 for i in policy["items"])
+    assert (tmp_path / "out" / "allowlist.txt").read_text() == ""
+    review = json.loads((tmp_path / "out" / "review.json").read_text())
+    assert review["kind"] == "review"
+    assert {(r["image"], r["tag"], r["eol_date"]) for r in review["unsupported_os"]} == {
+        ("alpine", "3.16", "2024-05-23"),
+        ("alpine", "3.16-app", "2024-05-23"),
+    }
+    assert (
+        [r["image"] for r in review["deprecated_published"]]
+        == [
+            repo["name"]
+            for repo in catalog["repositories"]
+            if repo["state"] == "deprecated" and repo["published"]
+        ]
+        == ["openjdk"]
+    )
+    assert {r["image"] for r in review["vulnerabilities_unknown"]} == {"alpine", "debian"}
     summary = json.loads(first.summary_path.read_text())
     assert summary["schema_version"] == 1 and summary["kind"] == "demo-summary"
     assert summary["run_id"] == second.run_id > first.run_id

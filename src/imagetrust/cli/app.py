@@ -9,16 +9,19 @@ import typer
 
 from imagetrust import __version__
 from imagetrust.cli import (
+    allowlist_cmd,
     catalog_cmd,
     db_cmd,
     demo_cmd,
     eol_cmd,
     evaluate_cmd,
     inspect_cmd,
+    policy_cmd,
     resolve_cmd,
     run_cmd,
     sbom_cmd,
     scan_cmd,
+    show_cmd,
     store_cmd,
 )
 from imagetrust.cli.options import Command
@@ -118,6 +121,9 @@ app.command("scan", cls=Command)(scan_cmd.scan)
 app.command("resolve", cls=Command)(resolve_cmd.resolve)
 app.command("run", cls=Command)(run_cmd.run)
 app.command("evaluate", cls=Command)(evaluate_cmd.evaluate)
+app.add_typer(policy_cmd.app, name="policy")
+app.command("show", cls=Command)(show_cmd.show)
+app.command("allowlist", cls=Command)(allowlist_cmd.allowlist)
 app.add_typer(eol_cmd.app, name="eol")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")

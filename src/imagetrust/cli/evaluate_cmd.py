@@ -1,12 +1,23 @@
-"""``imagetrust evaluate [REF...]``: evidence per stored image (end of life, deprecation, ...)."""
+"""``imagetrust evaluate [REF...]``: evidence per stored image (end of life, deprecation, ...).
+
+``--view review`` shows, after evaluating, the 2020 review's tables over the newest stored
+evidence of every image instead of the evidence itself (``evaluate.review``).
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from imagetrust.cli.output import OutputFormat, emit_json, print_key_values, stdout_console
+from imagetrust.cli.output import (
+    OutputFormat,
+    emit_json,
+    print_key_values,
+    printable,
+    stdout_console,
+)
 from imagetrust.cli.state import CliState
 from imagetrust.errors import ImagetrustError
 
@@ -14,7 +25,14 @@ if TYPE_CHECKING:
     from imagetrust.evaluate.batch import EvaluationRun
     from imagetrust.evaluate.evidence import EvaluationContext
     from imagetrust.evaluate.models import Evidence, Observation, Subject
+    from imagetrust.evaluate.review import Review
     from imagetrust.sbom.models import ImageSbom
+    from imagetrust.store.database import Store
+
+
+class View(StrEnum):
+    EVIDENCE = "evidence"
+    REVIEW = "review"
 
 
 class EvaluationIncomplete(ImagetrustError):
@@ -51,6 +69,27 @@ def evaluate(
             "observed stay unknown.",
         ),
     ] = False,
+    view: Annotated[
+        View,
+        typer.Option(
+            "--view",
+            help="evidence: each image's evidence; review: the 2020 review's tables over "
+            "every evaluated image (most vulnerable, unsupported OS, deprecated still "
+            "published, pull changes).",
+            case_sensitive=False,
+        ),
+    ] = View.EVIDENCE,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="With --view review: pull-count changes since this date (YYYY-MM-DD; "
+            "default: the snapshot before the newest).",
+            show_default=False,
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option(help="With --view review: rows per ranked table.", min=1)
+    ] = 20,
 ) -> None:
     """Compute and store the evidence for images whose SBOMs the store holds, and show it."""
     from imagetrust.evaluate.batch import evaluate_stored
@@ -59,6 +98,8 @@ def evaluate(
     namespace = state.settings.hub.namespace
     subject = _subject(as_name, refs, namespace)
     context = evaluation_context(state)
+    since_at = _since(since)
+    review: Review | None = None
     with state.open_store(create=False) as store:
         if offline:
             result = evaluate_stored(
@@ -84,7 +125,45 @@ def evaluate(
                     namespace=namespace,
                     subject=subject,
                 )
-    _report(result, context, fmt)
+        if view is View.REVIEW:
+            review = _review(store, context, since_at, top)
+    if review is not None:
+        _report_review(review, fmt)
+        for problem in result.problems:
+            typer.echo(printable(f"problem: {problem.item}: {problem.message}"), err=True)
+        _fail_on_problems(result)
+    else:
+        _report(result, context, fmt)
+
+
+def _since(text: str | None) -> Any:
+    if text is None:
+        return None
+    from imagetrust.clock import parse_instant
+    from imagetrust.errors import UsageError
+
+    try:
+        return parse_instant(text)
+    except UsageError as exc:
+        raise UsageError(f"--since: {exc.message}") from None
+
+
+def _review(store: Store, context: EvaluationContext, since: Any, top: int) -> Review:
+    from imagetrust.evaluate.policy.stored import current_evidence
+    from imagetrust.evaluate.review import build_review
+
+    with store.read() as conn:
+        evidence = current_evidence(conn)
+        return build_review(conn, evidence, now=context.now, since=since, top=top)
+
+
+def _report_review(review: Review, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.JSON:
+        emit_json("review", review.as_dict())
+        return
+    from imagetrust.cli.review_view import print_review
+
+    print_review(review)
 
 
 def _subject(as_name: str | None, refs: list[str] | None, namespace: str) -> Subject | None:
@@ -143,6 +222,10 @@ def _report(result: EvaluationRun, context: EvaluationContext, fmt: OutputFormat
             typer.echo("no stored image to evaluate; analyse images with `imagetrust scan` first")
         for problem in result.problems:
             typer.echo(f"problem: {problem.item}: {problem.message}", err=True)
+    _fail_on_problems(result)
+
+
+def _fail_on_problems(result: EvaluationRun) -> None:
     failed = [p for p in result.problems if not p.message.startswith("not observed")]
     if failed:
         raise EvaluationIncomplete(

@@ -115,7 +115,9 @@ def _steps(
     sboms = _sbom_step(ctx, images, result.out_dir, step)
     _scan_step(store, ctx, sboms, result.out_dir, step)
     _evaluate_step(store, sboms, ctx.home.root, result.out_dir, clock, step)
-    # Later stages (policy, report) add steps here.
+    _policy_step(store, result.out_dir, clock, step)
+    _review_step(store, result.out_dir, clock, step)
+    # Later stages (report) add steps here.
     result.next_commands = _next_commands(result, images, own_store)
     # The summary's own step goes in before it is written, so the file lists every step
     # the terminal showed.
@@ -437,9 +439,93 @@ def _evaluate_step(
     step("evaluation.json", f"wrote {path}")
 
 
-def _json_default(value: object) -> object:
-    from datetime import datetime
+def _policy_step(
+    store: Store, out_dir: Path, clock: Clock, step: Callable[[str, str], None]
+) -> None:
+    """Every demo image judged by the default policy: verdicts (stored, as ``policy check``
+    stores them), grades and reasons; policy.json, and the allowlist pinned by digest."""
+    from imagetrust.evaluate.policy.allowlist import allowlist, render_kyverno, render_text
+    from imagetrust.evaluate.policy.check import check_document, check_store
+    from imagetrust.evaluate.policy.loader import load_policy
+    from imagetrust.evaluate.policy.model import ReasonKind
+    from imagetrust.evaluate.policy.stored import save_decision
+    from imagetrust.evaluate.policy.vex import VexSet
 
-    if isinstance(value, datetime):
+    policy = load_policy()
+    with store.read() as conn:
+        checked = check_store(conn, policy, now=clock.now())
+    with store.transaction() as conn:
+        for decision in checked.decisions:
+            save_decision(conn, decision)
+    for tag in checked.tags:
+        shown = [
+            r.text
+            for d in tag.decisions
+            for r in d.reasons
+            if r.kind is ReasonKind.FIRED and (r.points or r.blocking or r.never_approved)
+        ]
+        step(
+            "policy",
+            f"{tag.name}: {tag.verdict.value}, grade {tag.grade} ({tag.score})"
+            + (f": {'; '.join(dict.fromkeys(shown))}" if shown else ""),
+        )
+    document = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "kind": "policy-check",
+        **check_document(checked, policy, VexSet(), clock.now(), "rejected"),
+    }
+    path = out_dir / "policy.json"
+    atomic_write_text(path, json.dumps(document, indent=2, default=_json_default) + "\n")
+    step("policy.json", f"wrote {path}")
+    entries = allowlist(checked.tags)
+    atomic_write_text(out_dir / "allowlist.txt", render_text(entries))
+    atomic_write_text(
+        out_dir / "allowlist.kyverno.yaml",
+        render_kyverno(entries, policy=policy, generated_at=clock.now()),
+    )
+    step(
+        "allowlist",
+        f"{len(entries)} approved images pinned by digest: wrote {out_dir / 'allowlist.txt'} "
+        f"and allowlist.kyverno.yaml",
+    )
+
+
+def _review_step(
+    store: Store, out_dir: Path, clock: Clock, step: Callable[[str, str], None]
+) -> None:
+    """The 2020 review's tables from the demo's store; review.json."""
+    from imagetrust.evaluate.policy.stored import current_evidence
+    from imagetrust.evaluate.review import build_review
+
+    with store.read() as conn:
+        review = build_review(conn, current_evidence(conn), now=clock.now())
+    ended = ", ".join(
+        f"{row.image}:{row.tag} ({row.os}, ended {row.eol_date})" for row in review.unsupported_os
+    )
+    deprecated = ", ".join(row.image for row in review.deprecated_published)
+    unknown = len(review.unknown)
+    step(
+        "review",
+        f"unsupported OS: {ended or 'none'}; deprecated and still published: "
+        f"{deprecated or 'none'}; vulnerabilities ranked for {len(review.most_vulnerable)} "
+        f"repositories ({unknown} unknown)",
+    )
+    document = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "kind": "review",
+        **review.as_dict(),
+    }
+    path = out_dir / "review.json"
+    atomic_write_text(path, json.dumps(document, indent=2, default=_json_default) + "\n")
+    step("review.json", f"wrote {path}")
+
+
+def _json_default(value: object) -> object:
+    from datetime import date, datetime
+    from enum import Enum
+
+    if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -421,5 +421,31 @@ image_observations = Table(
     Index("ix_image_observations_digest", "digest"),
 )
 
+# --- policy: one verdict per decision (platform manifest digest, as which reference, under
+# which policy, at the clock's time): history stays, so "approved since when" and "which
+# policy said so" stay answerable. ``document`` is the whole decision with its reasons
+# (``evaluate.policy.model.Decision``); the columns beside it are for queries.
+image_verdicts = Table(
+    "image_verdicts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(100), nullable=False),
+    Column("index_digest", String(100), nullable=True),
+    Column("reference", Text, nullable=False),
+    Column("repository", String(255), nullable=True),
+    Column("tag", String(255), nullable=True),
+    Column("platform", String(64), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=False),
+    Column("evaluated_at", UtcDateTime(), nullable=False),
+    Column("policy_name", String(255), nullable=False),
+    Column("policy_digest", String(64), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("grade", String(8), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
+    Index("ix_image_verdicts_digest_time", "digest", "decided_at"),
+    Index("ix_image_verdicts_repository_tag", "repository", "tag"),
+)
+
 # Severity by alias looks records up by id alone (``CVE-...``), across sources.
 Index("ix_vuln_records_record_id", vuln_records.c.record_id)
