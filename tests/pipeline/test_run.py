@@ -275,3 +275,45 @@ def test_a_worker_over_its_memory_cap_fails_its_images_not_the_run(
     code, doc, err = run(world, home, capsys, "--jobs", "2")
     assert code == 0, err
     assert doc["images"]["new"] == 3
+
+
+def test_run_keeps_a_finding_set_per_database_state_and_a_verdict_per_image(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Findings are kept per database state (a change adds a set beside the old one), and
+    each image's evidence reads them and gets its verdict in the image's transaction."""
+    from imagetrust.evaluate.policy.stored import decision_history
+    from imagetrust.evaluate.stored import latest_evidence
+    from imagetrust.vulndb.findings_store import finding_items, finding_set_history
+
+    monkeypatch.setenv("IMAGETRUST_DB_URL", store_url)
+    home = tmp_path / "home"
+    world.import_db(home)
+    code, _, err = run(world, home, capsys, "--jobs", "1")
+    assert code == 0, err
+    api = world.platform_digest("api")
+    with store(home) as opened, opened.read() as conn:
+        [first] = finding_set_history(conn, api)
+        items = {(i["package"], i["id"]) for i in finding_items(conn, first.id)}
+        [evidence] = latest_evidence(conn, api)
+        decisions = decision_history(conn, digests=[api])
+    assert ALPINE_FINDING in items and first.complete
+    assert evidence.vulnerabilities is not None
+    vulns = evidence.vulnerabilities
+    assert vulns.known and vulns.db_state == first.db_state and vulns.os_covered is True
+    assert vulns.counts == first.counts and vulns.total("HIGH") == first.counts["all"]["HIGH"]
+    [decision] = decisions
+    assert decision.digest == api and decision.verdict in {"approved", "conditional", "rejected"}
+    # another source joins the database: the next run matches again, and keeps both sets
+    extra = Path(__file__).parent.parent / "fixtures" / "vulndb" / "osv" / "DSA-3029-1.json"
+    assert main(["--home", str(home), "db", "import", str(extra), "--name", "extra"]) == 0
+    code, second, err = run(world, home, capsys, "--jobs", "1")
+    assert code == 0 and second["images"]["rematched"] == 3, err
+    with store(home) as opened, opened.read() as conn:
+        history = finding_set_history(conn, api)
+    assert history[0].db_state == first.db_state
+    assert len(history) == 2 and ("extra", 1) in history[1].db_state

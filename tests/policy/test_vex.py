@@ -25,7 +25,6 @@ from imagetrust.evaluate.policy.model import PolicyError, ReasonKind, Verdict
 from imagetrust.evaluate.policy.vex import load_vex
 from imagetrust.evaluate.stored import save_evidence
 from imagetrust.store.database import Store
-from imagetrust.store.schema import image_findings, image_results
 from tests.policy.helpers import NOW, clean_evidence, digest, judge, vulnerabilities
 
 VEX = Path(__file__).resolve().parent.parent / "fixtures" / "vex"
@@ -287,36 +286,40 @@ def test_a_file_that_is_not_openvex_is_an_error(tmp_path: Path, content: str, me
 
 
 def store_with_findings(url: str, evidence: Evidence, findings: list[FindingRef]) -> None:
-    """The evidence, and the findings the way ``run`` stores them for the image."""
+    """The evidence, and the findings the way ``scan`` and ``run`` store them: the image's
+    finding set (here of an empty database state)."""
+    from imagetrust.store.schema import finding_set_items, finding_sets
+    from imagetrust.vulndb.findings_store import state_key
+
+    counts = evidence.vulnerabilities.counts if evidence.vulnerabilities else {}
     with Store.open(url) as store, store.transaction() as conn:
         result = conn.execute(
-            insert(image_results).values(
-                digest=evidence.index_digest,
-                platform=evidence.platform,
-                manifest_digest=evidence.digest,
-                status="analysed",
+            insert(finding_sets).values(
+                digest=evidence.digest,
                 analyser_version="test",
-                db_versions=[],
-                counts=evidence.vulnerabilities.counts if evidence.vulnerabilities else None,
-                package_count=len(findings),
-                attempts=1,
-                first_seen=NOW,
-                updated_at=NOW,
+                db_state=[],
+                db_state_key=state_key(()),
+                matched_at=NOW,
+                complete=True,
+                incomplete=[],
+                coverage={"os": "covered", "not_covered": 0, "reasons": {}},
+                not_covered=[],
+                counts=counts,
+                known_exploited=[],
             )
         )
-        result_id = result.inserted_primary_key[0]
+        set_id = result.inserted_primary_key[0]
         for finding in findings:
             conn.execute(
-                insert(image_findings).values(
-                    result_id=result_id,
+                insert(finding_set_items).values(
+                    set_id=set_id,
                     vuln_id=finding.id,
                     package=finding.package,
                     installed_version=finding.version,
                     fixed_version="4.1.132.Final",
                     fix_state="fixed",
                     severity=finding.severity,
-                    db_source="test",
-                    db_version=None,
+                    known_exploited=False,
                     detail={
                         "id": finding.id,
                         "aliases": list(finding.aliases),

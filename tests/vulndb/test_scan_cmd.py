@@ -166,3 +166,31 @@ def test_stored_sboms_rematch_a_changed_database_without_any_image(  # type: ign
     assert {f.package for f in new} == {"musl", "musl-utils"}  # both binaries of origin musl
     assert all(f.severity.level.value == "CRITICAL" and f.fixed_version == "1.2.3-r2" for f in new)
     assert len(findings) == 10 + len(new)
+
+
+def test_scan_keeps_the_findings_and_evaluate_reads_them(
+    cli, layouts: dict[str, str], store_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    """``scan`` stores the image's finding set; ``evaluate`` reads it without matching."""
+    from imagetrust.store.database import Store
+    from imagetrust.vulndb.findings_store import finding_items, finding_set_history
+
+    assert cli("db", "import", str(VULNDB))[0] == 0
+    code, out, err = cli("scan", layouts["alpine"], "--format", "json")
+    assert code == 0, err
+    scanned = json.loads(out)
+    digest = scanned["image"]["digest"]
+    with Store.open(store_url) as store, store.read() as conn:
+        [stored] = finding_set_history(conn, digest)
+        items = finding_items(conn, stored.id)
+    assert sorted(i["id"] for i in items) == sorted(v["id"] for v in scanned["vulnerabilities"])
+    assert stored.counts == scanned["counts"] and stored.coverage == scanned["coverage"]
+    code, out, err = cli("evaluate", layouts["alpine"], "--format", "json")
+    assert code == 0, err
+    [image] = json.loads(out)["images"]
+    vulns = image["vulnerabilities"]
+    assert vulns["known"] is True and vulns["counts"] == scanned["counts"]
+    # the same database again: the set is replaced, not doubled
+    assert cli("scan", layouts["alpine"])[0] == 0
+    with Store.open(store_url) as store, store.read() as conn:
+        assert len(finding_set_history(conn, digest)) == 1

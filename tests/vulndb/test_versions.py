@@ -8,7 +8,6 @@ import random
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -505,17 +504,3 @@ def test_any_string_never_crashes(a: str, b: str) -> None:
             continue
         assert r in (-1, 0, 1)
         assert compare(eco, b, a) == -r
-
-
-def test_speed_of_os_orders() -> None:
-    """The matcher compares millions of times: keyed comparisons must be cheap."""
-    versions = [f"{i % 7}:{i}.{i % 13}~rc{i % 3}-{i % 5}+deb12u{i % 11}" for i in range(2000)]
-    for eco in ("Debian", "Alpine", "Red Hat"):
-        start = time.perf_counter()
-        n = 0
-        for _ in range(50):
-            for a, b in itertools.pairwise(versions):
-                compare(eco, a, b)
-                n += 1
-        rate = n / (time.perf_counter() - start)
-        assert rate > 100_000, (eco, rate)

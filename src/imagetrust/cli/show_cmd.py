@@ -198,7 +198,7 @@ def _finding_rows(decision: Decision, refs: list[FindingRef] | None) -> list[dic
 
 def _not_covered(evidence: Evidence) -> dict[str, Any] | None:
     found = evidence.vulnerabilities
-    if found is None:
+    if found is None or not found.known:  # no findings stored: unknown, not "nothing"
         return None
     return {
         "complete": found.complete,

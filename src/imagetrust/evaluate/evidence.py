@@ -19,6 +19,7 @@ from imagetrust.evaluate.eol import EolData, EolPolicy, os_eol, runtime_eol
 from imagetrust.evaluate.hygiene import hygiene
 from imagetrust.evaluate.models import EolDataInfo, Evidence, Observation, Subject
 from imagetrust.evaluate.observe import supply_chain
+from imagetrust.evaluate.vulns import vulnerability_evidence
 from imagetrust.sbom.models import ImageSbom
 
 
@@ -84,4 +85,5 @@ def evaluate_image(
         supply_chain=supply_chain(observation),
         popularity=facts.popularity(),
         eol_data=context.eol_info,
+        vulnerabilities=vulnerability_evidence(conn, sbom, context.now),
     )

@@ -36,6 +36,7 @@ from imagetrust.pipeline.plan import ImageWork, Uncovered, choose, split_platfor
 from imagetrust.pipeline.results import (
     DbKey,
     PlatformRow,
+    PostAnalysisStep,
     ResultStatus,
     record_analysed,
     record_failed,
@@ -45,6 +46,7 @@ from imagetrust.pipeline.results import (
 from imagetrust.pipeline.workers import LayerOutcome, LayerTask, analyse_layer
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from imagetrust.oci.sources import ImageSource, OciSession
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
     from imagetrust.resolve.models import ResolveRequest
     from imagetrust.sbom.models import ImageSbom
     from imagetrust.store.database import Store
-    from imagetrust.vulndb.scan import Finding
+    from imagetrust.vulndb.scan import ImageScan
 
 log = logging.getLogger(__name__)
 MATCH_BATCH = 50  # stored SBOMs matched per read snapshot
@@ -124,6 +126,7 @@ class Engine:
         observer: RunObserver,
         counters: Counters,
         failures: list[Failure],
+        post_steps: Sequence[PostAnalysisStep] = (),
     ) -> None:
         from imagetrust.pipeline.analysis import image_analyser
         from imagetrust.sbom.cache import LayerCache
@@ -137,6 +140,7 @@ class Engine:
         self.jobs = max(1, jobs)
         self.memory_mb = memory_mb
         self.observer = observer
+        self.post_steps = tuple(post_steps)  # in each image's transaction (evaluate, verdict)
         self.counters = counters
         self.failures = failures
         self.cache = LayerCache(ctx.home.layer_cache)
@@ -198,10 +202,10 @@ class Engine:
                     else:
                         found.append((work, sbom))
                 scans = list(scan_sboms(conn, [s for _, s in found])) if key else []
-            findings = [scan.findings for scan in scans] if key else [[] for _ in found]
-            for (work, sbom), image_findings in zip(found, findings, strict=True):
+            matched: list[ImageScan | None] = list(scans) if key else [None for _ in found]
+            for (work, sbom), scanned in zip(found, matched, strict=True):
                 first = not _analysed(work)
-                self._commit(work, sbom, image_findings, key, save=False, first=first)
+                self._commit(work, sbom, scanned, key, save=False, first=first)
             self.observer.stage("match", min(start + MATCH_BATCH, len(works)), len(works))
         return missing
 
@@ -392,8 +396,8 @@ class Engine:
             if errors:
                 raise OciError(errors[0])
             sbom = self._sbom(item)
-            findings, key = self._match(sbom)
-            self._commit(work, sbom, findings, key, save=True, first=True)
+            scanned, key = self._match(sbom)
+            self._commit(work, sbom, scanned, key, save=True, first=True)
         except ImagetrustError as exc:
             self._fail(work, exc.message)
         except Exception as exc:
@@ -426,23 +430,24 @@ class Engine:
         layers = tuple(replace(layer, from_cache=False) for layer in sbom.layers)
         return replace(sbom, index_digest=index, layers=layers)
 
-    def _match(self, sbom: ImageSbom) -> tuple[list[Finding], DbKey]:
-        """Findings from one read snapshot, with the database generations they came from."""
+    def _match(self, sbom: ImageSbom) -> tuple[ImageScan | None, DbKey]:
+        """The scan from one read snapshot, with the database generations it came from
+        (None and no generations while no source is live)."""
         from imagetrust.vulndb.query import live_generations
         from imagetrust.vulndb.scan import scan_sboms
 
         with self.store.read() as conn:
             key = live_generations(conn)
             if not key:
-                return [], key
+                return None, key
             [scanned] = list(scan_sboms(conn, [sbom]))
-        return scanned.findings, key
+        return scanned, key
 
     def _commit(
         self,
         work: ImageWork,
         sbom: ImageSbom,
-        findings: list[Finding],
+        scanned: ImageScan | None,
         key: DbKey,
         *,
         save: bool,
@@ -461,13 +466,15 @@ class Engine:
                 digest=work.target.digest,
                 platform=work.platform,
                 sbom=sbom,
-                findings=findings,
+                scan=scanned,
                 db_key=key,
                 run_id=self.run_id,
                 now=self.now,
                 attempted=first,
+                steps=self.post_steps,
             )
         failpoint("image.after")
+        findings = scanned.findings if scanned is not None else []
         outcome = "new" if first else "rematched"
         if first:
             self.counters.new += 1

@@ -24,7 +24,7 @@ from imagetrust.store.schema import image_findings, image_platforms, image_resul
 
 if TYPE_CHECKING:
     from imagetrust.sbom.models import ImageSbom
-    from imagetrust.vulndb.scan import Finding
+    from imagetrust.vulndb.scan import Finding, ImageScan
 
 DbKey = list[tuple[str, int, str | None]]  # (source, generation, version) of live sources
 
@@ -56,6 +56,7 @@ class AnalysedImage(Struct, frozen=True):
     sbom: ImageSbom
     findings: list[Finding]
     now: datetime
+    scan: ImageScan | None = None  # with what could not be judged; None: nothing was matched
 
 
 PostAnalysisStep = Callable[[Connection, AnalysedImage], None]
@@ -171,18 +172,24 @@ def record_analysed(
     digest: str,
     platform: str,
     sbom: ImageSbom,
-    findings: list[Finding],
+    scan: ImageScan | None,
     db_key: DbKey,
     run_id: int,
     now: datetime,
     attempted: bool,
+    steps: Sequence[PostAnalysisStep] = (),
 ) -> int:
-    """The image's result and findings (replacing earlier ones); then post-analysis steps.
+    """The image's result and findings (replacing earlier ones), its finding set for this
+    database state (kept beside earlier states' sets); then post-analysis steps.
 
+    ``scan`` is None while no vulnerability source is live (nothing was matched).
     ``attempted`` counts an analysis (a download or a stored SBOM used for the first time);
     a re-match after a database change is not an attempt.
     """
+    from imagetrust.vulndb.findings_store import db_state, save_finding_set
     from imagetrust.vulndb.scan import counts
+
+    findings = scan.findings if scan is not None else []
 
     result_id = _upsert(
         conn,
@@ -219,8 +226,10 @@ def record_analysed(
     ]
     if rows:
         conn.execute(insert(image_findings), rows)
-    image = AnalysedImage(result_id, run_id, digest, platform, sbom, findings, now)
-    for step in POST_ANALYSIS_STEPS:
+    if scan is not None:
+        save_finding_set(conn, scan, db_state(db_key), now)
+    image = AnalysedImage(result_id, run_id, digest, platform, sbom, findings, now, scan)
+    for step in (*POST_ANALYSIS_STEPS, *steps):
         step(conn, image)
     return result_id
 

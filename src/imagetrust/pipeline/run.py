@@ -296,6 +296,8 @@ def _stages(
     snapshot_id = _catalog(ctx, store, options, observer, run_id, checkpoint)
     with OciSession(ctx.settings) as session:
         resolution = _resolve(ctx, store, session, options, observer, run_id, counters, failures)
+        from imagetrust.pipeline.evaluation import EvaluateStep
+
         engine = Engine(
             ctx,
             store,
@@ -307,6 +309,7 @@ def _stages(
             observer=observer,
             counters=counters,
             failures=failures,
+            post_steps=[EvaluateStep.for_run(ctx)],
         )
         try:
             with store.read() as conn:

@@ -54,8 +54,9 @@ def scan(
     ctx: PipelineContext, target: Reference | SbomFile, selection: PlatformSelection
 ) -> ScanOutcome:
     """An image's SBOMs (stored, one image, one transaction, even when the database is
-    still empty: ``db update`` reads their ecosystems), matched in one snapshot; what the
-    scan could not judge is stored beside each SBOM. An SBOM file is matched, not stored."""
+    still empty: ``db update`` reads their ecosystems), matched in one snapshot; the
+    findings and what the scan could not judge are stored as the image's finding set for
+    that database state. An SBOM file is matched, not stored."""
     if isinstance(target, SbomFile):
         from imagetrust.sbom.formats.read import read_sbom_file
 
@@ -64,6 +65,7 @@ def scan(
             return match(store, sboms)
     from imagetrust.pipeline.analysis import analyse_image
     from imagetrust.sbom.stored import save_sbom
+    from imagetrust.vulndb.findings_store import save_finding_set, status_state
     from imagetrust.vulndb.scan_document import databases
     from imagetrust.vulndb.stored import save_scan_coverage
 
@@ -74,9 +76,11 @@ def scan(
                 save_sbom(conn, sbom, ctx.clock.now())
         outcome = match(store, sboms)
         dbs = databases(outcome.status.live_sources)
-        for scanned in outcome.scans:
+        state = status_state(outcome.status)
+        for scanned in outcome.scans:  # the findings kept, one image, one transaction
             with store.transaction() as conn:
                 save_scan_coverage(conn, scanned, dbs, ctx.clock.now())
+                save_finding_set(conn, scanned, state, ctx.clock.now())
         return outcome
 
 

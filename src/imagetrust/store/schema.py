@@ -338,6 +338,45 @@ vuln_affected = Table(
     Index("ix_vuln_affected_record_pk", "record_pk"),
 )
 
+# --- vulndb: stored findings, one set per (platform manifest digest, analyser, database state)
+# ``db_state`` is the [source, generation] pairs matched against; a database change gives a
+# new set beside the old one. Items are the findings; not-covered items and the SBOM's
+# completeness are on the set, so a set alone says how far its findings can be trusted.
+finding_sets = Table(
+    "finding_sets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(100), nullable=False),
+    Column("analyser_version", String(200), nullable=False),
+    Column("db_state", JSON, nullable=False),
+    Column("db_state_key", String(64), nullable=False),
+    Column("matched_at", UtcDateTime(), nullable=False),
+    Column("complete", Boolean, nullable=False),
+    Column("incomplete", JSON, nullable=False),
+    Column("coverage", JSON, nullable=False),
+    Column("not_covered", JSON, nullable=False),
+    Column("counts", JSON, nullable=False),
+    Column("known_exploited", JSON, nullable=False),
+    UniqueConstraint("digest", "analyser_version", "db_state_key", name="uq_finding_sets_state"),
+    Index("ix_finding_sets_digest", "digest"),
+)
+
+finding_set_items = Table(
+    "finding_set_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("set_id", Integer, ForeignKey("finding_sets.id", ondelete="CASCADE"), nullable=False),
+    Column("vuln_id", String(255), nullable=False),
+    Column("package", String(512), nullable=False),
+    Column("installed_version", Text, nullable=False),
+    Column("fixed_version", Text, nullable=True),
+    Column("fix_state", String(16), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("known_exploited", Boolean, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index("ix_finding_set_items_set_id", "set_id"),
+)
+
 # --- vulndb: CISA's Known Exploited Vulnerabilities, one catalog at a time (replaced whole)
 kev_catalog = Table(
     "kev_catalog",

@@ -4,7 +4,7 @@ The evidence holds counts; suppressing one finding needs the finding itself: its
 statement or an exception may name an alias), its package's purl (VEX subcomponents name
 packages), its severity and whether it is fixable (to take it out of the right count).
 ``run`` has the findings at hand when it decides (``FindingRef.of``); ``policy check`` and
-``show`` read what ``run`` stored for the image (``stored_findings``).
+``show`` read the image's stored finding set (``stored_findings``).
 """
 
 from __future__ import annotations
@@ -80,37 +80,18 @@ class FindingRef(Struct, frozen=True):
 
 
 def stored_findings(conn: Connection, digests: Iterable[str]) -> dict[str, list[FindingRef]]:
-    """The findings ``run`` stored per platform manifest digest (the newest result of each);
-    a digest without stored findings is absent (not known), not an empty list."""
-    from sqlalchemy import select
+    """The stored findings per platform manifest digest: its finding set for the live
+    database state, else its newest; a digest without one is absent (not known), not an
+    empty list."""
+    from imagetrust.vulndb.findings_store import db_state, finding_items, finding_set_for
+    from imagetrust.vulndb.query import live_generations
 
-    from imagetrust.store.schema import image_findings, image_results
-
-    wanted = sorted(set(digests))
-    newest: dict[str, tuple[Any, int]] = {}
-    r = image_results
-    for start in range(0, len(wanted), 500):
-        rows = conn.execute(
-            select(r.c.id, r.c.manifest_digest, r.c.updated_at).where(
-                r.c.manifest_digest.in_(wanted[start : start + 500]),
-                r.c.counts.is_not(None),  # matched at least once (a later failure keeps them)
-            )
-        )
-        for row in rows:
-            known = newest.get(row.manifest_digest)
-            if known is None or (row.updated_at, row.id) > known:
-                newest[row.manifest_digest] = (row.updated_at, row.id)
-    found: dict[str, list[FindingRef]] = {digest: [] for digest in newest}
-    by_result = {result_id: digest for digest, (_, result_id) in newest.items()}
-    ids = sorted(by_result)
-    for start in range(0, len(ids), 500):
-        rows = conn.execute(
-            select(image_findings.c.result_id, image_findings.c.detail)
-            .where(image_findings.c.result_id.in_(ids[start : start + 500]))
-            .order_by(image_findings.c.id)
-        )
-        for row in rows:
-            ref = FindingRef.from_detail(row.detail) if isinstance(row.detail, dict) else None
-            if ref is not None:
-                found[by_result[row.result_id]].append(ref)
+    state = db_state(live_generations(conn))
+    found: dict[str, list[FindingRef]] = {}
+    for digest in sorted(set(digests)):
+        stored = finding_set_for(conn, digest, state=state)
+        if stored is None:
+            continue
+        refs = [FindingRef.from_detail(detail) for detail in finding_items(conn, stored.id)]
+        found[digest] = [ref for ref in refs if ref is not None]
     return found

@@ -1,0 +1,167 @@
+"""Stored findings: what matching one image against one database state found, kept.
+
+One *finding set* per (platform manifest digest, analyser version, database state): the
+findings, the items the scan could not judge, the image's coverage and whether its SBOM was
+complete. The database state is the (source, generation) pairs of the live sources the
+matching read, so a changed database yields a new set beside the old one (history, diff),
+and matching the same image against the same state again replaces that set (a re-run).
+Evaluation, policy and reports read sets; they never match again.
+
+Write a set in the same transaction as the SBOM and result it belongs to (one image, one
+transaction), and compute the state in the same read snapshot the matching used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
+from sqlalchemy import Connection, delete, insert, select
+
+from imagetrust.store.schema import finding_set_items, finding_sets
+
+if TYPE_CHECKING:
+    from imagetrust.vulndb.query import DbStatus
+    from imagetrust.vulndb.scan import ImageScan
+
+DbState = tuple[tuple[str, int], ...]  # (source name, generation), sorted
+
+
+class FindingSet(Struct, frozen=True):
+    id: int
+    digest: str
+    analyser_version: str
+    db_state: DbState
+    matched_at: datetime
+    complete: bool
+    incomplete: tuple[str, ...]
+    coverage: dict[str, Any]
+    not_covered: list[dict[str, Any]]
+    counts: dict[str, dict[str, int]]
+    known_exploited: tuple[str, ...]
+
+
+def db_state(sources: Iterable[Sequence[Any]]) -> DbState:
+    """The state of ``(name, generation, ...)`` rows (``live_generations``, run's key)."""
+    return tuple(sorted((str(row[0]), int(row[1])) for row in sources))
+
+
+def status_state(status: DbStatus) -> DbState:
+    return tuple(sorted((s.name, s.generation) for s in status.live_sources))
+
+
+def state_key(state: DbState) -> str:
+    return hashlib.sha256(json.dumps([list(pair) for pair in state]).encode()).hexdigest()
+
+
+def save_finding_set(conn: Connection, scan: ImageScan, state: DbState, now: datetime) -> int:
+    """Store ``scan`` as the set for its image and ``state`` (replacing a set of the same
+    state); returns the set's id."""
+    from imagetrust.vulndb.scan import counts
+
+    sbom = scan.sbom
+    key = state_key(state)
+    conn.execute(
+        delete(finding_sets).where(
+            finding_sets.c.digest == sbom.digest,
+            finding_sets.c.analyser_version == sbom.analyser_version,
+            finding_sets.c.db_state_key == key,
+        )
+    )
+    exploited = sorted(
+        {f.known_exploited.cve for f in scan.findings if f.known_exploited is not None}
+    )
+    result = conn.execute(
+        insert(finding_sets).values(
+            digest=sbom.digest,
+            analyser_version=sbom.analyser_version,
+            db_state=[list(pair) for pair in state],
+            db_state_key=key,
+            matched_at=now,
+            complete=sbom.complete,
+            incomplete=list(sbom.incomplete),
+            coverage=scan.coverage.as_dict(),
+            not_covered=[item.as_dict() for item in scan.not_covered],
+            counts=counts(scan.findings),
+            known_exploited=exploited,
+        )
+    )
+    assert result.inserted_primary_key is not None
+    set_id = int(result.inserted_primary_key[0])
+    rows = [
+        {
+            "set_id": set_id,
+            "vuln_id": f.id,
+            "package": f.package,
+            "installed_version": f.installed_version,
+            "fixed_version": f.fixed_version,
+            "fix_state": f.fix_state.value,
+            "severity": f.severity.level.value,
+            "known_exploited": f.known_exploited is not None,
+            "detail": f.as_dict(),
+        }
+        for f in scan.findings
+    ]
+    for start in range(0, len(rows), 1000):
+        conn.execute(insert(finding_set_items), rows[start : start + 1000])
+    return set_id
+
+
+def _from_row(row: Any) -> FindingSet:
+    return FindingSet(
+        id=int(row.id),
+        digest=row.digest,
+        analyser_version=row.analyser_version,
+        db_state=tuple((str(name), int(generation)) for name, generation in row.db_state),
+        matched_at=row.matched_at,
+        complete=bool(row.complete),
+        incomplete=tuple(row.incomplete or ()),
+        coverage=dict(row.coverage or {}),
+        not_covered=list(row.not_covered or []),
+        counts=dict(row.counts or {}),
+        known_exploited=tuple(row.known_exploited or ()),
+    )
+
+
+def finding_set_for(
+    conn: Connection, digest: str, *, state: DbState | None = None
+) -> FindingSet | None:
+    """The set matched against ``state`` if there is one, else the newest set of the image
+    (the findings as they were last known)."""
+    base = select(finding_sets).where(finding_sets.c.digest == digest)
+    if state is not None:
+        row = conn.execute(
+            base.where(finding_sets.c.db_state_key == state_key(state))
+            .order_by(finding_sets.c.matched_at.desc(), finding_sets.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            return _from_row(row)
+    row = conn.execute(
+        base.order_by(finding_sets.c.matched_at.desc(), finding_sets.c.id.desc()).limit(1)
+    ).first()
+    return _from_row(row) if row is not None else None
+
+
+def finding_set_history(conn: Connection, digest: str) -> list[FindingSet]:
+    """Every set of the image, oldest first."""
+    rows = conn.execute(
+        select(finding_sets)
+        .where(finding_sets.c.digest == digest)
+        .order_by(finding_sets.c.matched_at, finding_sets.c.id)
+    )
+    return [_from_row(row) for row in rows]
+
+
+def finding_items(conn: Connection, set_id: int) -> list[dict[str, Any]]:
+    """The findings of one set, as ``Finding.as_dict()`` wrote them."""
+    rows = conn.execute(
+        select(finding_set_items.c.detail)
+        .where(finding_set_items.c.set_id == set_id)
+        .order_by(finding_set_items.c.id)
+    )
+    return [dict(row.detail) for row in rows]
