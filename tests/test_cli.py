@@ -43,7 +43,7 @@ def test_root_help_lists_every_command_even_before_a_command_name() -> None:
     result = run_cli("--help", "sbom")
     assert result.returncode == 0
     commands = ("catalog", "inspect", "sbom", "scan", "resolve", "run", "evaluate", "eol", "db")
-    for command in (*commands, "store", "demo"):
+    for command in (*commands, "export", "merge", "workflow", "store", "demo"):
         assert f"  {command} " in result.stdout
 
 

@@ -9,6 +9,7 @@ import typer
 
 from imagetrust import __version__
 from imagetrust.cli import (
+    bundle_cmd,
     catalog_cmd,
     db_cmd,
     demo_cmd,
@@ -20,6 +21,7 @@ from imagetrust.cli import (
     sbom_cmd,
     scan_cmd,
     store_cmd,
+    workflow_cmd,
 )
 from imagetrust.cli.state import DEBUG, CliState
 from imagetrust.clock import Clock
@@ -117,6 +119,9 @@ app.command("scan")(scan_cmd.scan)
 app.command("resolve")(resolve_cmd.resolve)
 app.command("run")(run_cmd.run)
 app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("export")(bundle_cmd.export)
+app.command("merge")(bundle_cmd.merge)
+app.command("workflow")(workflow_cmd.workflow)
 app.add_typer(eol_cmd.app, name="eol")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")
