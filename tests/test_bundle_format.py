@@ -152,6 +152,23 @@ def test_a_kind_this_version_does_not_know_is_refused_not_dropped(
     )
 
 
+def test_a_record_nested_too_deep_is_refused(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    contents = members(bundle)
+    nested = b"[" * 100_000 + b"]" * 100_000
+    contents["records/runs.jsonl"] = (
+        b'{"ref":1,"kind":"run","status":"succeeded","started_at":"2026-06-01T00:00:00Z",'
+        b'"finished_at":null,"parameters":{"x":' + nested + b'},"summary":null,'
+        b'"imagetrust_version":"0.1.0"}\n'
+    )
+    deep = write(tmp_path / "deep.bundle", contents)
+    target = tmp_path / "target"
+    assert main(["--home", str(target), "merge", str(deep)]) == 1
+    err = capsys.readouterr().err
+    assert "records/runs.jsonl line 1" in err and "recursion" in err, err
+
+
 def test_the_bounds_apply(
     bundle: Path,
     tmp_path: Path,

@@ -22,6 +22,7 @@ from imagetrust.cli.main import main
 from imagetrust.pipeline.shards import shard_of, unit_key
 from imagetrust.store.database import Store
 from imagetrust.store.schema import runs
+from tests.conftest import create_pg_database
 from tests.pipeline.storedump import RUN_LOG, VULNDB, dump
 from tests.pipeline.world import World
 
@@ -91,7 +92,10 @@ def sharded(
 
 
 def test_shards_merged_equal_one_unsharded_run_and_merging_again_changes_nothing(
-    sharded: tuple[Path, list[Path], int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sharded: tuple[Path, list[Path], int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
     reference, bundles, count = sharded
     merged = tmp_path / "merged"
@@ -123,6 +127,13 @@ def test_shards_merged_equal_one_unsharded_run_and_merging_again_changes_nothing
     copy = tmp_path / "copy"
     assert main(["--home", str(copy), "merge", str(whole)]) == 0
     assert dump(url(copy), skip=SKIP) == expected
+
+    # The shared store a team may keep instead: PostgreSQL, merged into the same way.
+    postgres = create_pg_database(request.getfixturevalue("postgres_server"))
+    home = str(tmp_path / "pg-home")
+    assert main(["--db-url", postgres, "--home", home, "merge", *map(str, bundles)]) == 0
+    assert main(["--db-url", postgres, "--home", home, "merge", *map(str, bundles)]) == 0
+    assert dump(postgres, skip=SKIP) == expected
 
 
 def rewrite(source: Path, target: Path, change: Any) -> None:

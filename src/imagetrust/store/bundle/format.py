@@ -96,9 +96,13 @@ class BundleWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        self._zip = zipfile.ZipFile(
-            self._tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6, allowZip64=True
-        )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._zip = zipfile.ZipFile(
+                self._tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6, allowZip64=True
+            )
+        except OSError as exc:
+            raise BundleError(f"cannot write {path}: {exc.strerror or exc}") from None
         self.members: list[MemberInfo] = []
         self._sboms: set[str] = set()
         self.kinds: list[str] = []
