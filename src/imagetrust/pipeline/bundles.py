@@ -40,7 +40,7 @@ def merge(ctx: PipelineContext, paths: Sequence[Path], *, wait: float = 0.0) -> 
             with exclusive(store, RUN_LOCK, timeout=wait), store.transaction() as conn:
                 parameters = {"bundles": [p.name for p in paths]}
                 run_id = start_run(conn, MERGE_RUN_KIND, parameters, now)
-                summary = merge_bundles(conn, paths, limits=limits, now=now, run_id=run_id)
+                summary = merge_bundles(conn, paths, limits=limits, run_id=run_id)
                 finish_run(
                     conn,
                     run_id,

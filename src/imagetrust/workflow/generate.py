@@ -130,7 +130,11 @@ imagetrust export --since last --out catalog.bundle
 SHARD_SCRIPT = """\
 imagetrust merge catalog.bundle
 # Feeds for the images this shard's store holds (conditional: unchanged ones cost a 304).
-imagetrust db update
+# A feed that fails keeps its previous data in use: a warning, not the end of the shard.
+feeds() {
+  imagetrust db update || echo "::warning::some vulnerability feeds did not update"
+}
+feeds
 analyse() {
   imagetrust run --no-refresh --shard "$SHARD/$SHARDS" --tags "$IMAGETRUST_TAGS" \\
     --platform "$IMAGETRUST_PLATFORM" --jobs "$(nproc)" --format json > "$1" || true
@@ -139,7 +143,7 @@ analyse() {
 first=$(analyse run.json)
 # Images new to this store may need feeds it did not have: fetch them, then match again
 # (stored SBOMs, no download).
-imagetrust db update
+feeds
 analyse rematch.json > /dev/null
 imagetrust export --since "$first" --out "shard-$SHARD.bundle"
 python - <<'EOF'

@@ -153,15 +153,17 @@ def _records(reader: BundleReader, kind: str, record: type[Struct]) -> Iterator[
             raise reader.error(f"records/{kind}.jsonl line {number}: {exc}") from None
 
 
-def _apply(
-    conn: Connection, reader: BundleReader, manifest: Manifest, now: datetime
-) -> dict[str, Counts]:
-    ctx = MergeContext(conn, reader.sbom, now)
+def _apply(conn: Connection, reader: BundleReader, manifest: Manifest) -> dict[str, Counts]:
+    ctx = MergeContext(conn, reader.sbom)
     for kind in KINDS:
         if kind.name not in manifest.kinds:
             continue
+        records = _records(reader, kind.name, kind.record)
         try:
-            kind.merge(conn, _records(reader, kind.name, kind.record), ctx)
+            kind.merge(conn, records, ctx)
+            # Every record read: a member's digest is checked after its last line.
+            if next(records, None) is not None:
+                raise RecordError(f"the {kind.name} merge left records unread")
         except RecordError as exc:
             raise reader.error(f"records/{kind.name}.jsonl: {exc}") from None
         ctx.count(kind.name)
@@ -183,7 +185,6 @@ def merge_bundles(
     paths: Sequence[Path],
     *,
     limits: BundleSettings,
-    now: datetime,
     run_id: int,
 ) -> MergeSummary:
     """Apply ``paths`` in the caller's transaction (the caller rolls back on any error)."""
@@ -193,7 +194,7 @@ def merge_bundles(
             # Structure only: ``check_bundles`` verified the digests, and reading the
             # records checks each member's digest again at its end.
             manifest = reader.check(verify=False)
-            counts = _apply(conn, reader, manifest, now)
+            counts = _apply(conn, reader, manifest)
         summary.bundles.append(
             BundleCounts(str(path), manifest.created_at, manifest.imagetrust_version, counts)
         )

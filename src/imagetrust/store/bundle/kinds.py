@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
 from msgspec import Meta, Struct
-from sqlalchemy import Connection, Select, and_, delete, insert, select, update
+from sqlalchemy import Connection, Select, and_, delete, insert, select, true, update
 
 from imagetrust.store.schema import (
     catalog_snapshots,
@@ -101,12 +101,10 @@ class MergeContext:
     """What the kinds of one merge share: ids given to the bundle's runs and the store's
     repositories, the results the bundle's copies won, and the SBOM documents."""
 
-    def __init__(self, conn: Connection, sbom: Callable[[str], bytes], now: datetime) -> None:
+    def __init__(self, conn: Connection, sbom: Callable[[str], bytes]) -> None:
         self.conn = conn
         self.sbom = sbom
-        self.now = now
         self.runs: dict[int, int] = {}  # the bundle's run number -> the store's run id
-        self.new_runs: set[int] = set()  # store run ids this merge added
         self.repositories: dict[tuple[str, str, str], int] = {}
         self.won: dict[tuple[str, str], tuple[int, str]] = {}  # result -> (id, status)
         self.counts: dict[str, Counts] = {}
@@ -191,7 +189,6 @@ def merge_runs(conn: Connection, records: Iterator[RunRecord], ctx: MergeContext
         assert result.inserted_primary_key is not None
         run_id = int(result.inserted_primary_key[0])
         ctx.runs[record.ref] = run_id
-        ctx.new_runs.add(run_id)
         counts.added += 1
 
 
@@ -265,7 +262,7 @@ def _repository_refs(conn: Connection) -> dict[int, RepoRef]:
 
 
 def _since(column: Any, scope: ExportScope) -> Any:
-    return column >= scope.since if scope.since is not None else True
+    return column >= scope.since if scope.since is not None else true()
 
 
 def export_repositories(conn: Connection, scope: ExportScope) -> Iterator[RepositoryRecord]:
