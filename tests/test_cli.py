@@ -44,7 +44,7 @@ def test_root_help_lists_every_command_even_before_a_command_name() -> None:
     assert result.returncode == 0
     commands = ("catalog", "inspect", "sbom", "scan", "resolve", "run", "evaluate", "eol", "db")
     commands += ("policy", "show", "allowlist")
-    for command in (*commands, "store", "demo"):
+    for command in (*commands, "export", "merge", "workflow", "store", "demo"):
         assert f"  {command} " in result.stdout
 
 

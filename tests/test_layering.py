@@ -36,8 +36,10 @@ def allowed_for(part: str) -> set[str]:
         return SHARED | {"store", "testkit", "pipeline", *STAGES}
     if part == "demo":
         return SHARED | {"store", "testkit", "pipeline", "demo", *STAGES}
+    if part == "workflow":  # generates the CI workflow; reads the stored catalog to project
+        return SHARED | {"store", "workflow", *STAGES}
     if part == "cli":
-        return SHARED | {"store", "testkit", "pipeline", "demo", "cli", *STAGES}
+        return SHARED | {"store", "testkit", "pipeline", "demo", "workflow", "cli", *STAGES}
     raise AssertionError(f"{part}: a new top-level part of imagetrust needs a rule here")
 
 

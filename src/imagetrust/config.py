@@ -132,6 +132,23 @@ class VulnDbSettings(_Section, frozen=True, kw_only=True):
     ] = 7.0
 
 
+class BundleSettings(_Section, frozen=True, kw_only=True):
+    """Bounds on one bundle ``merge`` reads: past any of them the merge fails, nothing
+    written (a bundle is untrusted input, e.g. an artifact another job uploaded)."""
+
+    max_bytes: Annotated[int, Meta(gt=0, description="one bundle file, compressed")] = 16 << 30
+    max_members: Annotated[int, Meta(gt=0, description="files in one bundle")] = 1_000_000
+    max_member_bytes: Annotated[
+        int, Meta(gt=0, description="one file in a bundle, decompressed")
+    ] = 8 << 30
+    max_total_bytes: Annotated[
+        int, Meta(gt=0, description="all files of one bundle, decompressed")
+    ] = 64 << 30
+    max_record_bytes: Annotated[
+        int, Meta(gt=0, description="one record (a JSON line) or one SBOM document")
+    ] = 256 << 20
+
+
 class EolSettings(_Section, frozen=True, kw_only=True):
     """End-of-life data (endoflife.date) and the rule that reads it."""
 
@@ -153,6 +170,7 @@ class Settings(_Section, frozen=True, kw_only=True):
     sbom: SbomSettings = field(default_factory=SbomSettings)
     vulndb: VulnDbSettings = field(default_factory=VulnDbSettings)
     eol: EolSettings = field(default_factory=EolSettings)
+    bundle: BundleSettings = field(default_factory=BundleSettings)
 
 
 @cache

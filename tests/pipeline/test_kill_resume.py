@@ -15,60 +15,19 @@ import json
 import os
 import signal
 import time
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Table, select
 
 from imagetrust.cli.main import main
 from imagetrust.store.database import Store
 from imagetrust.store.runs import RunStatus, list_runs
-from imagetrust.store.schema import metadata
-from imagetrust.store.types import UtcDateTime
+from tests.pipeline.storedump import dump
 from tests.pipeline.world import World
-
-RUN_LOG = {"runs", "run_errors"}
 
 
 def store_url(home: Path) -> str:
     return f"sqlite:///{home / 'imagetrust.db'}"
-
-
-def dump(url: str) -> dict[str, Counter[Any]]:
-    """Every table as a multiset of rows: no surrogate ids, no timestamps, and each foreign
-    key replaced by the row it points at (so ids given in another order compare equal)."""
-    with Store.open(url) as store, store.read() as conn:
-        rows = {
-            table.name: {row.id: row._mapping for row in conn.execute(select(table))}
-            for table in metadata.sorted_tables
-        }
-
-    def canonical(table: Table, row: Any) -> tuple[Any, ...]:
-        values: list[tuple[str, Any]] = []
-        for column in table.columns:
-            if column.primary_key or isinstance(column.type, UtcDateTime):
-                continue
-            value = row[column.name]
-            keys = list(column.foreign_keys)
-            if keys and value is not None:
-                target = keys[0].column.table
-                value = (
-                    "<run>"
-                    if target.name in RUN_LOG
-                    else canonical(target, rows[target.name][value])
-                )
-            elif isinstance(value, dict | list):
-                value = json.dumps(value, sort_keys=True)
-            values.append((column.name, value))
-        return tuple(values)
-
-    return {
-        table.name: Counter(canonical(table, row) for row in rows[table.name].values())
-        for table in metadata.sorted_tables
-        if table.name not in RUN_LOG
-    }
 
 
 def group_is_gone(pgid: int, timeout: float = 10.0) -> bool:

@@ -10,6 +10,7 @@ import typer
 from imagetrust import __version__
 from imagetrust.cli import (
     allowlist_cmd,
+    bundle_cmd,
     catalog_cmd,
     db_cmd,
     demo_cmd,
@@ -23,6 +24,7 @@ from imagetrust.cli import (
     scan_cmd,
     show_cmd,
     store_cmd,
+    workflow_cmd,
 )
 from imagetrust.cli.options import Command
 from imagetrust.cli.state import DEBUG, CliState
@@ -124,6 +126,9 @@ app.command("evaluate", cls=Command)(evaluate_cmd.evaluate)
 app.add_typer(policy_cmd.app, name="policy")
 app.command("show", cls=Command)(show_cmd.show)
 app.command("allowlist", cls=Command)(allowlist_cmd.allowlist)
+app.command("export", cls=Command)(bundle_cmd.export)
+app.command("merge", cls=Command)(bundle_cmd.merge)
+app.command("workflow", cls=Command)(workflow_cmd.workflow)
 app.add_typer(eol_cmd.app, name="eol")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")

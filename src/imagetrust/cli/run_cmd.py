@@ -88,6 +88,14 @@ def run(
             help="Write the report to this folder (needs the report stage).", show_default=False
         ),
     ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            metavar="I/N",
+            help="Analyse only shard I of N (a stable share; every shard resolves every tag).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
     ] = OutputFormat.TABLE,
@@ -97,8 +105,10 @@ def run(
     from imagetrust.pipeline.catalog import source_options
     from imagetrust.pipeline.run import RunOptions
     from imagetrust.pipeline.run import run as run_job
+    from imagetrust.pipeline.shards import ShardSpec
 
     cli: CliState = ctx.obj
+    share = ShardSpec.parse(shard) if shard is not None else None
     if report is not None:
         from importlib.util import find_spec
 
@@ -128,6 +138,7 @@ def run(
         worker_memory_mb=worker_memory or None,
         wait=wait,
         report_dir=report,
+        shard=share,
     )
     quiet = cli.verbosity < 0
     with _observer(quiet) as observer:
@@ -255,9 +266,12 @@ def _print_summary(summary: RunSummary) -> None:
         for q in summary.pulls
         if q["pulls"] or q["remaining"] is not None
     )
+    images = f"{summary.targets} from {summary.tags} tags"
+    if summary.shard is not None:
+        images += f" (shard {summary.shard}; {summary.elsewhere} more in other shards)"
     rows = [
         ("run", f"#{summary.run_id} {summary.status}" + (" (resumed)" if summary.resumed else "")),
-        ("images", f"{summary.targets} from {summary.tags} tags"),
+        ("images", images),
         ("new", str(counts.new)),
         ("unchanged", str(counts.unchanged)),
         ("re-matched", str(counts.rematched)),

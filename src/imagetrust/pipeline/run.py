@@ -31,6 +31,7 @@ from msgspec import Struct, field
 from imagetrust.failpoints import failpoint
 from imagetrust.pipeline.context import PipelineContext
 from imagetrust.pipeline.engine import Counters, Failure, RunObserver
+from imagetrust.pipeline.shards import ShardSpec
 from imagetrust.resolve.models import ResolveRequest
 
 if TYPE_CHECKING:
@@ -54,11 +55,18 @@ class RunOptions(Struct, frozen=True):
     worker_memory_mb: int | None = DEFAULT_WORKER_MEMORY_MB
     wait: float = 0.0  # seconds to wait for another run on the same store
     report_dir: Path | None = None
+    shard: ShardSpec | None = None  # this job's share of the work (``--shard I/N``)
 
     def parameters(self) -> dict[str, Any]:
         """What the run is: a killed run resumes only if asked the same again."""
         catalog = self.catalog.as_parameters() if self.catalog is not None else None
-        return {"resolve": self.request.as_parameters(), "catalog": catalog}
+        parameters: dict[str, Any] = {
+            "resolve": self.request.as_parameters(),
+            "catalog": catalog,
+        }
+        if self.shard is not None:
+            parameters["shard"] = str(self.shard)
+        return parameters
 
 
 class RunSummary(Struct):
@@ -75,6 +83,8 @@ class RunSummary(Struct):
     budget_stop: str | None = None
     failures: list[Failure] = field(default_factory=list)
     queued: list[str] = field(default_factory=list)
+    shard: str | None = None  # "I/N" when the run took one shard's share
+    elsewhere: int = 0  # targets resolved here but owned by other shards
 
     @property
     def failed(self) -> int:
@@ -97,6 +107,8 @@ class RunSummary(Struct):
                 {"image": f.item, "platform": f.platform, "reason": f.reason} for f in self.failures
             ],
             "queued": self.queued,
+            "shard": self.shard,
+            "targets_elsewhere": self.elsewhere,
         }
 
 
@@ -245,7 +257,8 @@ def _resolve(
     run_id: int,
     counters: Counters,
     failures: list[Failure],
-) -> Resolution:
+) -> tuple[Resolution, int]:
+    """The targets to work on, and how many others belong to other shards."""
     from imagetrust.resolve.resolver import resolve
     from imagetrust.store.runs import record_item_error
 
@@ -256,6 +269,17 @@ def _resolve(
         now=ctx.clock.now(),
         progress=lambda done, total: observer.stage("resolve", done, total),
     )
+    elsewhere = 0
+    if options.shard is not None:
+        from imagetrust.pipeline.shards import take_share
+
+        share = take_share(resolution, options.shard)
+        observer.note(
+            f"shard {options.shard}: {len(share.resolution.targets)} of "
+            f"{len(resolution.targets)} images ({share.units} units) are this shard's"
+        )
+        elsewhere = share.targets_elsewhere
+        resolution = share.resolution
     if resolution.problems:
         now = ctx.clock.now()
         with store.transaction() as conn:
@@ -274,7 +298,7 @@ def _resolve(
         counters.failed += len(resolution.problems)
     for note in resolution.notes:
         observer.note(note)
-    return resolution
+    return resolution, elsewhere
 
 
 def _stages(
@@ -295,7 +319,9 @@ def _stages(
     failures: list[Failure] = []
     snapshot_id = _catalog(ctx, store, options, observer, run_id, checkpoint)
     with OciSession(ctx.settings) as session:
-        resolution = _resolve(ctx, store, session, options, observer, run_id, counters, failures)
+        resolution, elsewhere = _resolve(
+            ctx, store, session, options, observer, run_id, counters, failures
+        )
         from imagetrust.pipeline.evaluation import EvaluateStep
 
         engine = Engine(
@@ -350,4 +376,6 @@ def _stages(
         budget_stop=engine.budget_stop,
         failures=failures,
         queued=[work.label for work in engine.queued],
+        shard=str(options.shard) if options.shard is not None else None,
+        elsewhere=elsewhere,
     )

