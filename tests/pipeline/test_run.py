@@ -308,6 +308,13 @@ def test_run_keeps_a_finding_set_per_database_state_and_a_verdict_per_image(
     assert vulns.counts == first.counts and vulns.total("HIGH") == first.counts["all"]["HIGH"]
     [decision] = decisions
     assert decision.digest == api and decision.verdict in {"approved", "conditional", "rejected"}
+    # the run read tool's index (HEAD gave its digest): its evidence knows what the index
+    # listed and what the config says, where api's (the Hub listed it) says "not read"
+    tool = world.platform_digest("tool")
+    with store(home) as opened, opened.read() as conn:
+        [tool_evidence] = latest_evidence(conn, tool)
+    assert tool_evidence.supply_chain.observed and tool_evidence.hygiene.healthcheck is not None
+    assert not evidence.supply_chain.observed
     # another source joins the database: the next run matches again, and keeps both sets
     extra = Path(__file__).parent.parent / "fixtures" / "vulndb" / "osv" / "DSA-3029-1.json"
     assert main(["--home", str(home), "db", "import", str(extra), "--name", "extra"]) == 0

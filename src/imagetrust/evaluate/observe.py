@@ -34,7 +34,7 @@ SBOM_PREDICATES = ("https://spdx.dev/Document", "https://cyclonedx.org/bom")
 PROVENANCE_PREDICATES = ("https://slsa.dev/provenance/",)
 
 
-def _declares_healthcheck(healthcheck: dict[str, Any] | None) -> bool:
+def declares_healthcheck(healthcheck: dict[str, Any] | None) -> bool:
     """A ``Test`` of ``["NONE"]`` switches off an inherited HEALTHCHECK: that is none."""
     if not healthcheck:
         return False
@@ -47,7 +47,7 @@ def observation_of(resolved: ResolvedImage, image: PlatformImage) -> Observation
     return Observation(
         digest=image.descriptor.digest,
         index_digest=resolved.digest if resolved.index is not None else None,
-        healthcheck=_declares_healthcheck(image.config.healthcheck),
+        healthcheck=declares_healthcheck(image.config.healthcheck),
         attestations=tuple(
             AttestationFact(a.digest, tuple(a.predicate_types)) for a in image.attestations
         ),
@@ -130,6 +130,13 @@ def supply_chain(observation: Observation | None) -> SupplyChainEvidence:
             observed=True,
             sbom=False,
             provenance=False,
+        )
+    if observation.attestations and not any(f.predicate_types for f in observation.attestations):
+        return SupplyChainEvidence(  # listed in the index, their manifests not read
+            reason=f"the index lists {len(observation.attestations)} attestation manifest(s) "
+            "for this image; their predicate types were not read",
+            observed=True,
+            attestations=observation.attestations,
         )
     types = [t for fact in observation.attestations for t in fact.predicate_types]
     has_sbom = any(t.startswith(SBOM_PREDICATES) for t in types)

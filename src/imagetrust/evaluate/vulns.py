@@ -23,10 +23,9 @@ if TYPE_CHECKING:
 def vulnerability_evidence(
     conn: Connection, sbom: ImageSbom, now: datetime
 ) -> VulnerabilityEvidence:
-    from imagetrust.vulndb.findings_store import db_state, finding_set_for
+    from imagetrust.vulndb.findings_store import db_state, finding_items, finding_set_for
     from imagetrust.vulndb.query import live_generations
 
-    del now  # the set says when it was matched; the policy compares dates itself
     state = db_state(live_generations(conn))
     found = finding_set_for(conn, sbom.digest, state=state)
     if found is None:
@@ -44,6 +43,7 @@ def vulnerability_evidence(
         reason = f"matched {when} against the live database"
     else:
         reason = f"matched {when} against an earlier database state (not matched since)"
+    oldest = _oldest_fixable_days(finding_items(conn, found.id), now)
     return VulnerabilityEvidence(
         known=True,
         reason=reason,
@@ -55,4 +55,23 @@ def vulnerability_evidence(
         not_covered_reasons={str(k): int(v) for k, v in dict(reasons).items()},
         os_covered=os_covered,
         db_state=found.db_state,
+        oldest_fixable_days=oldest,
     )
+
+
+def _oldest_fixable_days(items: list[dict[str, object]], now: datetime) -> int | None:
+    """Days since the oldest fixable finding's advisory was published, where the data
+    dates its advisories (None when no fixable finding has a date)."""
+    ages = []
+    for item in items:
+        published = item.get("published")
+        if item.get("fix_state") != "fixed" or not isinstance(published, str):
+            continue
+        try:
+            when = datetime.fromisoformat(published)
+        except ValueError:
+            continue
+        if when.tzinfo is None:
+            continue
+        ages.append((now - when).days)
+    return max(ages) if ages else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct, field
 from msgspec.structs import replace
@@ -57,6 +57,9 @@ if TYPE_CHECKING:
     from imagetrust.vulndb.scan import ImageScan
 
 log = logging.getLogger(__name__)
+
+# the source of an observation ``run`` recorded from an index (attestation types not read)
+RUN_OBSERVATION = "run (attestation manifests listed, not read): "
 MATCH_BATCH = 50  # stored SBOMs matched per read snapshot
 
 
@@ -311,11 +314,40 @@ class Engine:
         works, uncovered = split_platforms(target, rows, self.request)
         with self.store.transaction() as conn:
             record_platforms(conn, target.digest, rows, self.now)
+            if isinstance(doc, ImageIndex):
+                self._record_attestations(conn, work, doc, rows)
         self.not_covered(uncovered)
         if single is not None and works:
             return _InFlight(works[0], source, single)
         self._queue_platforms(works, pending)
         return None
+
+    def _record_attestations(
+        self, conn: Any, work: ImageWork, index: ImageIndex, rows: list[PlatformRow]
+    ) -> None:
+        """What the index says of each platform's attestations, kept for its evidence
+        (supply chain) with the platforms, so a resumed run knows it too; the attestation
+        manifests themselves are not fetched (each is a pull). An observation ``evaluate``
+        made (it reads them) is kept as it is."""
+        from imagetrust.evaluate.models import AttestationFact, Observation
+        from imagetrust.evaluate.observe import load_observation, save_observation
+
+        facts: dict[str, list[AttestationFact]] = {}
+        for entry in index.manifests:
+            if entry.is_attestation and entry.attests:
+                facts.setdefault(entry.attests, []).append(AttestationFact(entry.digest, ()))
+        index_digest = work.target.digest
+        for row in rows:
+            if load_observation(conn, row.manifest_digest, index_digest) is not None:
+                continue
+            observation = Observation(
+                digest=row.manifest_digest,
+                index_digest=index_digest,
+                healthcheck=None,  # the config is read with the image; see ``_observe``
+                attestations=tuple(facts.get(row.manifest_digest, ())),
+                source=f"{RUN_OBSERVATION}{work.label}",
+            )
+            save_observation(conn, observation, self.now)
 
     def _queue_platforms(self, works: list[ImageWork], pending: deque[ImageWork]) -> None:
         """Platforms just learnt from an index: matched from the store or downloaded next."""
@@ -397,7 +429,15 @@ class Engine:
                 raise OciError(errors[0])
             sbom = self._sbom(item)
             scanned, key = self._match(sbom)
-            self._commit(work, sbom, scanned, key, save=True, first=True)
+            self._commit(
+                work,
+                sbom,
+                scanned,
+                key,
+                save=True,
+                first=True,
+                healthcheck=item.image.config.healthcheck,
+            )
         except ImagetrustError as exc:
             self._fail(work, exc.message)
         except Exception as exc:
@@ -452,6 +492,7 @@ class Engine:
         *,
         save: bool,
         first: bool,
+        healthcheck: dict[str, Any] | None = None,
     ) -> None:
         """``save``: the SBOM is new (else it is the stored one); ``first``: the image was
         not analysed before (else this is a re-match after a database change)."""
@@ -460,6 +501,7 @@ class Engine:
         with self.store.transaction() as conn:
             if save:
                 save_sbom(conn, sbom, self.now)
+                self._observe(conn, work, sbom, healthcheck)
             failpoint("image.commit")  # a crash half-way through an image's transaction
             record_analysed(
                 conn,
@@ -486,6 +528,26 @@ class Engine:
             outcome,
             f"{len(sbom.packages)} packages, {len(findings)} findings ({fixable} fixable)",
         )
+
+    def _observe(
+        self, conn: Any, work: ImageWork, sbom: ImageSbom, healthcheck: dict[str, Any] | None
+    ) -> None:
+        """Add what the image's config says (HEALTHCHECK) to the observation this run's
+        reading of the index recorded (none when the Hub's listing spared that read)."""
+        from msgspec.structs import replace as with_fields
+
+        from imagetrust.evaluate.observe import (
+            declares_healthcheck,
+            load_observation,
+            save_observation,
+        )
+
+        recorded = load_observation(conn, sbom.digest, work.target.digest)
+        if recorded is None or not recorded.source.startswith(RUN_OBSERVATION):
+            return
+        if recorded.healthcheck is None:
+            updated = with_fields(recorded, healthcheck=declares_healthcheck(healthcheck))
+            save_observation(conn, updated, self.now)
 
     def _fail(self, work: ImageWork, reason: str) -> None:
         from imagetrust.store.runs import record_item_error

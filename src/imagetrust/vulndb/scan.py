@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from imagetrust.sbom.models import ImageSbom, OsRelease, Package
@@ -67,6 +68,7 @@ class Finding:
     db_source: str
     db_version: str | None
     known_exploited: KnownExploited | None = None  # CISA KEV lists the CVE or an alias
+    published: datetime | None = None  # when the advisory was first published, if it says
 
     @property
     def fixable(self) -> bool:
@@ -95,6 +97,7 @@ class Finding:
             "known_exploited": (
                 self.known_exploited.to_json() if self.known_exploited is not None else None
             ),
+            "published": self.published.isoformat() if self.published is not None else None,
         }
 
 
@@ -224,6 +227,7 @@ class Assessment:
             summary=entry.summary,
             db_source=entry.source,
             db_version=entry.source_version,
+            published=entry.published,
         )
 
 
