@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
 from msgspec import Meta, Struct
-from sqlalchemy import Connection, Select, and_, delete, insert, select, true, update
+from sqlalchemy import Connection, Select, Table, and_, delete, insert, select, true, update
 
 from imagetrust.store.schema import (
     catalog_snapshots,
@@ -950,26 +950,36 @@ def export_evidence(conn: Connection, scope: ExportScope) -> Iterator[EvidenceRe
 def merge_evidence(conn: Connection, records: Iterator[EvidenceRecord], ctx: MergeContext) -> None:
     """One row per (digest, reference, evaluation time), as ``evaluate`` keeps them; two
     different evaluations at one time (two stores) keep the greater content."""
-    counts = ctx.count("evidence")
-    e = image_evidence
+    _merge_greater(
+        conn,
+        image_evidence,
+        records,
+        ctx.count("evidence"),
+        ("digest", "reference", "evaluated_at"),
+    )
+
+
+def _merge_greater(
+    conn: Connection,
+    table: Table,
+    records: Iterator[Any],
+    counts: Counts,
+    key: tuple[str, ...],
+) -> None:
+    """Rows that are history (evidence, verdicts): one per ``key``; when both sides hold a
+    row for it, the greater content wins, so merging is order-independent and idempotent."""
     for record in records:
         mine = canonical(record)
         row = conn.execute(
-            select(e).where(
-                e.c.digest == record.digest,
-                e.c.reference == record.reference,
-                e.c.evaluated_at == record.evaluated_at,
-            )
+            select(table).where(*(table.c[name] == getattr(record, name) for name in key))
         ).first()
         if row is not None:
-            theirs = canonical(
-                EvidenceRecord(**{n: getattr(row, n) for n in record.__struct_fields__})
-            )
-            if mine <= theirs:
+            fields = {n: getattr(row, n) for n in record.__struct_fields__}
+            if mine <= canonical(type(record)(**fields)):
                 counts.unchanged += 1
                 continue
-            conn.execute(delete(e).where(e.c.id == row.id))
-        conn.execute(insert(e).values(**msgspec.structs.asdict(record)))
+            conn.execute(delete(table).where(table.c.id == row.id))
+        conn.execute(insert(table).values(**msgspec.structs.asdict(record)))
         if row is None:
             counts.added += 1
         else:
@@ -1149,31 +1159,8 @@ def export_verdicts(conn: Connection, scope: ExportScope) -> Iterator[VerdictRec
 def merge_verdicts(conn: Connection, records: Iterator[VerdictRecord], ctx: MergeContext) -> None:
     """One row per (digest, reference, decision time, policy), as ``save_decision`` keeps
     them; two different decisions at one time keep the greater content."""
-    counts = ctx.count("verdicts")
-    v = image_verdicts
-    for record in records:
-        mine = canonical(record)
-        row = conn.execute(
-            select(v).where(
-                v.c.digest == record.digest,
-                v.c.reference == record.reference,
-                v.c.decided_at == record.decided_at,
-                v.c.policy_digest == record.policy_digest,
-            )
-        ).first()
-        if row is not None:
-            theirs = canonical(
-                VerdictRecord(**{n: getattr(row, n) for n in record.__struct_fields__})
-            )
-            if mine <= theirs:
-                counts.unchanged += 1
-                continue
-            conn.execute(delete(v).where(v.c.id == row.id))
-        conn.execute(insert(v).values(**msgspec.structs.asdict(record)))
-        if row is None:
-            counts.added += 1
-        else:
-            counts.updated += 1
+    key = ("digest", "reference", "decided_at", "policy_digest")
+    _merge_greater(conn, image_verdicts, records, ctx.count("verdicts"), key)
 
 
 # --- the registry ---------------------------------------------------------------------------
