@@ -55,6 +55,8 @@ from imagetrust.store.schema import image_sboms, repositories, tag_history
 if TYPE_CHECKING:
     from imagetrust.catalog.models import CatalogEntry
     from imagetrust.evaluate.policy.check import PolicyCheck
+    from imagetrust.evaluate.policy.model import Policy
+    from imagetrust.evaluate.policy.vex import VexSet
 
 MAX_ALTERNATIVES = 3
 TAG_ITSELF = "*"
@@ -444,3 +446,27 @@ def _image_size(conn: Connection, digest: str) -> int | None:
     if not sizes or not all(isinstance(s, int) and s >= 0 for s in sizes):
         return None
     return sum(s for s in sizes if isinstance(s, int))
+
+
+def recommend_check(
+    conn: Connection,
+    result: PolicyCheck,
+    policy: Policy,
+    *,
+    now: datetime,
+    vex: VexSet | None = None,
+    selected: bool = False,
+) -> dict[tuple[str, str | None], Recommendation]:
+    """The recommendations for the tags of ``result`` that are not approved, by (image, tag).
+
+    ``selected``: ``result`` judged only some images (``show IMAGE``), so the store is
+    judged whole again (same policy, same VEX) for the alternatives to be found.
+    """
+    from imagetrust.evaluate.policy.check import check_store
+
+    if not any(tag.verdict is not Verdict.APPROVED for tag in result.tags):
+        return {}
+    whole = check_store(conn, policy, now=now, vex=vex) if selected else result
+    wanted = {(tag.image, tag.tag) for tag in result.tags}
+    only = [tag for tag in whole.tags if (tag.image, tag.tag) in wanted]
+    return by_name(recommend(conn, whole, now=now, only=only))
