@@ -109,10 +109,17 @@ def _by_vulnerability(refs: Iterable[FindingRef]) -> dict[str, str]:
 class Recommender:
     """Reads what recommendations need from one snapshot of the store, once each."""
 
-    def __init__(self, conn: Connection, check: PolicyCheck, *, now: datetime) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        check: PolicyCheck,
+        *,
+        now: datetime,
+        catalog: Mapping[str, CatalogEntry] | None = None,
+    ) -> None:
         self.conn = conn
         self.check = check
-        self.catalog = _catalog_entries(conn, now)
+        self.catalog = _catalog_entries(conn, now) if catalog is None else catalog
         self.judged: dict[tuple[str, str | None], TagVerdict] = {}
         self.by_digest: dict[str, TagVerdict] = {}
         self.by_image: dict[str, list[TagVerdict]] = {}
@@ -310,6 +317,13 @@ class Recommender:
         found = candidates(floating, others)
         return found[0].candidate.tag if found else None
 
+    def _current_variant(self, current: TagVerdict) -> str | None:
+        pool = self.supported(current.image)
+        vocabulary = variant_words(
+            [*pool, *(t.tag for t in self.by_image.get(current.image, ()) if t.tag)]
+        )
+        return parse_tag(current.tag or "latest", vocabulary).variant
+
     def _evidence_notice(self, current: TagVerdict) -> str | None:
         for decision in current.decisions:
             evidence = self.evidence.get((decision.reference, decision.platform))
@@ -335,6 +349,9 @@ class Recommender:
         note = None
         if kind == KIND_REPLACEMENT:
             note = f"variant {parsed.variant}"
+            current_variant = self._current_variant(current)
+            if current_variant is not None and current_variant != parsed.variant:
+                note += f" (no better {current_variant} tag of it assessed)"
         return Alternative(
             image=verdict.image,
             tag=tag,

@@ -71,7 +71,7 @@ class ParsedTag(Struct, frozen=True):
         """``slim+debian12`` style label: the families, each with its release."""
         release = dict(self.releases)
         parts = [
-            family + (".".join(str(n) for n in release[family]) if family in release else "")
+            family + (release_text(family, release[family]) if family in release else "")
             for family in sorted(self.families)
         ]
         return "+".join(parts) or "default"
@@ -79,6 +79,13 @@ class ParsedTag(Struct, frozen=True):
     @property
     def windows(self) -> bool:
         return bool(self.families & WINDOWS_FAMILIES)
+
+
+def release_text(family: str, release: tuple[int, ...]) -> str:
+    """``12``, ``3.24``; Ubuntu's ``24.04`` as Ubuntu writes it."""
+    if family == "ubuntu" and len(release) == 2:
+        return f"{release[0]}.{release[1]:02d}"
+    return ".".join(str(n) for n in release)
 
 
 def _numbers(text: str) -> tuple[int, ...]:
