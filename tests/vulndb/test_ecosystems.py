@@ -341,6 +341,40 @@ def test_rpm_distributions_without_an_osv_feed_are_not_covered(
     assert doc["coverage"]["os"] == "not-covered"
 
 
+def test_a_malformed_affected_entry_is_dropped_and_the_record_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PHSA-2024-3.0-0715, as published: of three entries for glibc, the second has its
+    ``ranges`` as an object. The record is kept with the other two, and the bad entry is
+    reported with the record's id and its index; the advisory still finds glibc."""
+    record = VULNDB / "ecosystems" / "PHSA-2024-3.0-0715.json"
+    entries = json.loads(record.read_text())["affected"]
+    assert [type(e.get("ranges")).__name__ for e in entries] == ["NoneType", "dict", "list"]
+    base = ["--home", str(tmp_path / "home"), "--now", "2026-11-23"]
+
+    assert main([*base, "db", "import", str(record)]) == 0
+    table, err = capsys.readouterr()
+    assert re.search(r"affected entries dropped +1", table)
+    assert "PHSA-2024-3.0-0715: affected[1] dropped: ranges:" in err
+
+    assert main([*base, "db", "import", str(record), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["counts"]["records"] == 1 and doc["counts"]["skipped"] == 0
+    assert doc["counts"]["dropped_entries"] == 1
+    [dropped] = doc["dropped_entries"]
+    assert dropped["id"] == "PHSA-2024-3.0-0715"
+    assert dropped["reason"].startswith("affected[1] dropped: ranges: Input should be a valid list")
+
+    purl = "pkg:rpm/vmware/glibc@{v}?arch=x86_64&distro=photon-3.0"
+    below = [("PHSA-2024-3.0-0715", "2.28-25.ph3")]
+    for version, found in (("2.28-24.ph3", below), ("2.28-25.ph3", [])):
+        target = sbom(tmp_path / f"{version}.json", [purl.format(v=version)])
+        assert main([*base, "scan", target, "--format", "json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert [(v["id"], v["fixed_version"]) for v in doc["vulnerabilities"]] == found
+        assert doc["not_covered"] == []
+
+
 # os-release ID and VERSION_ID of each new family, and the OSV export its packages need
 NEW_FAMILIES = [
     ("rhel-9.4", "Red Hat"),
