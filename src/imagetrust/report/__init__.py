@@ -62,6 +62,11 @@ def write_built(built: BuiltReport, out: Path, fmt: ReportFormat) -> list[Path]:
 
     renderer = renderer_for(fmt)
     if fmt is ReportFormat.HTML:
+        from imagetrust.report.html import HtmlReport
+        from imagetrust.report.publish import MARKER
+
+        previous = Path(out)
+        renderer = HtmlReport(previous if (previous / MARKER).is_file() else None)
         publish_site(
             out,
             lambda folder: renderer.write(built, folder),

@@ -67,9 +67,14 @@ from imagetrust.store.schema import image_sboms, vuln_sources
 log = logging.getLogger(__name__)
 
 PRIMARY_PLATFORM = "linux/amd64"
-TAGS_IN_OVERVIEW = 12  # per repository; its image pages list every tag
+# Platform rows per repository in the overview (the default tag always shows whole): the
+# overview of 200 repositories stays under 2 MB; each image page lists every tag.
+PLATFORM_ROWS_IN_OVERVIEW = 12
 DEFAULT_PULLS_WINDOW = timedelta(days=30)
 FIXES_LISTED = 200  # in the trends; every one is counted in the summaries
+# The overview's order, worst first (a repository nobody judged is not "worse" than one
+# judged rejected, but it is not approved either: last, and counted apart).
+VERDICT_RANK = {"rejected": 3, "conditional": 2, "approved": 1, NOT_EVALUATED: 0}
 
 
 class BuiltReport:
@@ -284,8 +289,13 @@ def _repositories(
             )
             rows.append(RepositoryRow(verdict=NOT_EVALUATED, reason=why, **common))
             continue
-        ordered = _ordered_tags(repository)
-        tags = [_tag_row(tag, evidence_of, pages_of) for tag in ordered[:TAGS_IN_OVERVIEW]]
+        tags: list[TagRow] = []
+        rows_left = PLATFORM_ROWS_IN_OVERVIEW
+        for tag in _ordered_tags(repository):
+            if tags and len(tag.decisions) > rows_left:
+                break
+            tags.append(_tag_row(tag, evidence_of, pages_of))
+            rows_left -= len(tag.decisions)
         default = repository.default
         primary = _primary(default.decisions)
         evidence = evidence_of[(primary.reference, primary.platform)]
@@ -308,6 +318,7 @@ def _repositories(
                 **common,
             )
         )
+    rows.sort(key=lambda row: (-VERDICT_RANK.get(row.verdict, 0), row.name))
     return rows
 
 

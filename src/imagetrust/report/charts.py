@@ -94,7 +94,12 @@ def line_chart(
     points = [p for _, s in series for p in s]
     if not points:
         return Markup('<p class="empty">{}: no history stored yet.</p>').format(title)
-    left, right, top_pad, bottom = 56, 12, 12, 36
+    if len({p.at for p in points}) == 1:
+        values = ", ".join(f"{name} {s[-1].value:,}" for name, s in series if s)
+        return Markup('<p class="empty">{}: one run so far ({}, {}).</p>').format(
+            title, _day(points[0].at), values
+        )
+    left, right, top_pad, bottom = 56, 12, 12, 44
     plot_w = width - left - right
     plot_h = height - top_pad - bottom
     start = min(p.at for p in points)
@@ -120,11 +125,11 @@ def line_chart(
         f'<text class="tick" x="{left - 6}" y="{top_pad + 4}" text-anchor="end">'
         f"{_short(peak)}{escape(unit)}</text>",
         f'<text class="tick" x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end">0</text>',
-        f'<text class="tick" x="{left}" y="{height - 14}">{_day(start)}</text>',
+        f'<text class="tick" x="{left}" y="{height - 26}">{_day(start)}</text>',
     ]
     if end != start:
         parts.append(
-            f'<text class="tick" x="{width - right}" y="{height - 14}" text-anchor="end">'
+            f'<text class="tick" x="{width - right}" y="{height - 26}" text-anchor="end">'
             f"{_day(end)}</text>"
         )
     for number, (name, line) in enumerate(series):
@@ -155,8 +160,8 @@ def line_chart(
         for number, (name, _) in enumerate(series):
             lx = left + 8 + number * 170
             parts.append(
-                f'<rect class="key-{number % 4}" x="{lx}" y="{height - 10}" width="10" '
-                f'height="3"/><text class="legend" x="{lx + 14}" y="{height - 5}">'
+                f'<rect class="key-{number % 4}" x="{lx}" y="{height - 8}" width="10" '
+                f'height="3"/><text class="legend" x="{lx + 14}" y="{height - 3}">'
                 f"{escape(name)}</text>"
             )
     parts.append("</svg>")

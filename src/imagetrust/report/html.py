@@ -11,6 +11,7 @@ which escape what they interpolate.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from urllib.parse import quote
 from msgspec.structs import replace
 
 from imagetrust.report import charts
+from imagetrust.report.build import VERDICT_RANK
 from imagetrust.report.model import (
     NOT_EVALUATED,
     SEVERITIES,
@@ -41,7 +43,7 @@ HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 ASSETS = HERE / "assets"
 BARS_SHOWN = 15
-VERDICT_RANK = {"rejected": 3, "conditional": 2, "approved": 1, NOT_EVALUATED: 0}
+_INDENT = re.compile(r"\n[ \t]+")
 
 
 def _when(value: Any) -> str:
@@ -136,7 +138,11 @@ def why(image: ImagePage) -> list[Reason]:
 
 
 class HtmlReport:
-    """Renders the site into a folder (the publisher's staging folder)."""
+    """Renders the site into a folder (the publisher's staging folder); ``previous`` is
+    the site it will replace, whose SBOM files it may take over."""
+
+    def __init__(self, previous: Path | None = None) -> None:
+        self.previous = previous
 
     def write(self, built: BuiltReport, folder: Path) -> list[str]:
         report = built.report
@@ -147,10 +153,15 @@ class HtmlReport:
             path = folder / name
             path.parent.mkdir(parents=True, exist_ok=True)
             html = env.get_template(template).render(report=report, **context)
+            if name == "index.html":
+                # The overview holds no preformatted text (notices are one line there):
+                # the templates' indentation is a tenth of its size, and it must stay
+                # small (200 repositories under 2 MB).
+                html = _INDENT.sub("\n", html)
             path.write_text(html, encoding="utf-8")
             written.append(name)
 
-        failed = _sboms(built, folder, written)
+        failed = _sboms(built, folder, written, self.previous)
         page("index.html", "index.html.j2", root="", current="overview", **_overview(report))
         for image in report.images:
             if image.digest in failed:
@@ -199,8 +210,12 @@ def _overview(report: Report) -> dict[str, Any]:
     ranked = []
     unknown = 0
     zero = 0
+    not_evaluated = 0
     for row in report.repositories:
         vulns = row.vulns
+        if row.verdict == NOT_EVALUATED:
+            not_evaluated += 1
+            continue
         if vulns is None or not vulns.known:
             unknown += 1
             continue
@@ -223,6 +238,7 @@ def _overview(report: Report) -> dict[str, Any]:
         ),
         "zero_count": zero,
         "unknown_count": unknown,
+        "not_evaluated_count": not_evaluated,
         "more_bars": len(ranked) - len(shown),
         "os_options": sorted({row.os_name for row in report.repositories if row.os_name}),
         "fixable_key": fixable_key,
@@ -230,33 +246,76 @@ def _overview(report: Report) -> dict[str, Any]:
     }
 
 
-def _sboms(built: BuiltReport, folder: Path, written: list[str]) -> dict[str, str]:
+SBOM_INDEX = "sbom/index.json"
+
+
+def _previous_sboms(previous: Path | None) -> dict[str, Any]:
+    """What the site being replaced says of its SBOM files (digest -> how it was made)."""
+    import json
+
+    if previous is None:
+        return {}
+    try:
+        found = json.loads((previous / SBOM_INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _sboms(
+    built: BuiltReport, folder: Path, written: list[str], previous: Path | None = None
+) -> dict[str, str]:
     """CycloneDX and SPDX files of every image whose SBOM is stored; returns why an
-    image's could not be written (that image's links are left out, the rest go on)."""
+    image's could not be written (that image's links are left out, the rest go on).
+
+    An SBOM never changes for a digest and analyser, so the files of the site being
+    replaced are taken over when the same imagetrust made them from the same analysis
+    (writing CycloneDX is the slow part of a daily report, and most images are the same).
+    """
+    import json
+
     from imagetrust.sbom.formats.cyclonedx import to_cyclonedx_json
     from imagetrust.sbom.formats.spdx import to_spdx_json
 
     report = built.report
     failed: dict[str, str] = {}
+    made: dict[str, Any] = {}
+    before = _previous_sboms(previous)
     wanted = {image.digest: image.sbom for image in report.images if image.sbom.cyclonedx}
     for digest, files in sorted(wanted.items()):
         sbom = built.sboms.get(digest)
         if sbom is None or files.cyclonedx is None or files.spdx is None:
             continue
+        how = {"analyser_version": sbom.analyser_version, "imagetrust": report.imagetrust_version}
+        names = (files.cyclonedx, files.spdx)
+        for name in names:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        if previous is not None and before.get(digest) == how:
+            try:
+                for name in names:
+                    shutil.copyfile(previous / name, folder / name)
+            except OSError:
+                pass
+            else:
+                written.extend(names)
+                made[digest] = how
+                continue
         now = report.generated_at
         version = report.imagetrust_version
         try:
             documents = (
-                (files.cyclonedx, to_cyclonedx_json(sbom, tool_version=version, now=now)),
-                (files.spdx, to_spdx_json(sbom, tool_version=version, now=now)),
+                to_cyclonedx_json(sbom, tool_version=version, now=now),
+                to_spdx_json(sbom, tool_version=version, now=now),
             )
         except Exception as exc:  # this image's downloads only
             log.debug("SBOM files of %s failed", digest, exc_info=True)
             failed[digest] = f"its SBOM files could not be written: {exc}"
             continue
-        for name, text in documents:
-            path = folder / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        for name, text in zip(names, documents, strict=True):
+            (folder / name).write_text(text, encoding="utf-8")
             written.append(name)
+        made[digest] = how
+    if made:
+        (folder / SBOM_INDEX).write_text(json.dumps(made, sort_keys=True), encoding="utf-8")
+        written.append(SBOM_INDEX)
     return failed
