@@ -227,7 +227,17 @@ def _overview(report: Report) -> dict[str, Any]:
         ranked.append(charts.Bar(label, critical, high, row.page))
     ranked.sort(key=lambda b: (-(b.first + b.second), -b.first, b.label))
     shown = ranked[:BARS_SHOWN]
+    caption = ["Each repository's default tag; a fix exists for every one of these."]
+    if len(ranked) > len(shown):
+        caption.append(f"{len(ranked) - len(shown)} more repositories have some (see the table).")
+    if zero:
+        caption.append(f"{zero} {'has' if zero == 1 else 'have'} none.")
+    if unknown:
+        caption.append(f"{unknown} {'is' if unknown == 1 else 'are'} not known (never matched).")
+    if not_evaluated:
+        caption.append(f"{not_evaluated} not evaluated.")
     return {
+        "chart_caption": " ".join(caption),
         "totals_line": totals_line(report),
         "bars": shown,
         "chart": charts.stacked_bars(
@@ -239,7 +249,6 @@ def _overview(report: Report) -> dict[str, Any]:
         "zero_count": zero,
         "unknown_count": unknown,
         "not_evaluated_count": not_evaluated,
-        "more_bars": len(ranked) - len(shown),
         "os_options": sorted({row.os_name for row in report.repositories if row.os_name}),
         "fixable_key": fixable_key,
         "search_text": search_text,
