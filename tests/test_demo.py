@@ -213,7 +213,12 @@ def test_the_demo_summary_adds_up_and_ends_with_commands_that_work(
     status = json.loads(capsys.readouterr().out)
     assert code == 0 and {s["name"]: s["records"] for s in status["sources"]} == per_source
     # the commands it ends with work as printed, against the demo's store
-    assert summary["next_commands"] and terminal.out.rstrip().endswith(summary["next_commands"][-1])
+    # it ends with the report's site: its index.html, written by the last stage
+    last = terminal.out.rstrip().splitlines()
+    index = out / "site" / "index.html"
+    assert last[-1] == f"open the report: {index}" and index.is_file()
+    assert f"report: wrote the site: {index}" in in_file
+    assert summary["next_commands"] and last[-2].endswith(summary["next_commands"][-1])
     refs = " ".join(summary["next_commands"])
     assert "oci-layout:" in refs and "docker-archive:" in refs and f"--home {home}" in refs
     for command in summary["next_commands"]:

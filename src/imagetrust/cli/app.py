@@ -18,6 +18,7 @@ from imagetrust.cli import (
     evaluate_cmd,
     inspect_cmd,
     policy_cmd,
+    report_cmd,
     resolve_cmd,
     run_cmd,
     sbom_cmd,
@@ -126,6 +127,7 @@ app.command("evaluate", cls=Command)(evaluate_cmd.evaluate)
 app.add_typer(policy_cmd.app, name="policy")
 app.command("show", cls=Command)(show_cmd.show)
 app.command("allowlist", cls=Command)(allowlist_cmd.allowlist)
+app.command("report", cls=Command)(report_cmd.report)
 app.command("export", cls=Command)(bundle_cmd.export)
 app.command("merge", cls=Command)(bundle_cmd.merge)
 app.command("workflow", cls=Command)(workflow_cmd.workflow)

@@ -41,3 +41,5 @@ def demo(
     typer.echo("look further (paste any of these):")
     for command in result.next_commands:
         typer.echo(f"  {command}")
+    if result.report_index is not None:
+        typer.echo(f"open the report: {result.report_index}")

@@ -85,7 +85,8 @@ def run(
     report: Annotated[
         Path | None,
         typer.Option(
-            help="Write the report to this folder (needs the report stage).", show_default=False
+            help="Then write the report's site to this folder (as `imagetrust report --out`).",
+            show_default=False,
         ),
     ] = None,
     shard: Annotated[
@@ -109,14 +110,6 @@ def run(
 
     cli: CliState = ctx.obj
     share = ShardSpec.parse(shard) if shard is not None else None
-    if report is not None:
-        from importlib.util import find_spec
-
-        if find_spec("imagetrust.report") is None:
-            raise UsageError(
-                "--report: this version of imagetrust has no report stage yet",
-                hint="run without --report; the results are in the store",
-            )
     if offline and library_dir is None and images_file is None and refresh:
         raise UsageError("--offline needs --library-dir (an official-images checkout)")
     request = build_request(repositories, tags, platform, state, images_file)
@@ -295,6 +288,8 @@ def _print_summary(summary: RunSummary) -> None:
     ]
     if summary.budget_stop:
         rows.append(("stopped", f"{summary.budget_stop}; the next run goes on from here"))
+    if summary.report:
+        rows.append(("report", summary.report))
     print_key_values(rows)
     if summary.queued:
         stdout_console().print(

@@ -43,6 +43,7 @@ class DemoResult:
     steps: list[DemoStep] = field(default_factory=list)
     # commands a user can paste to look further, against the demo's own store
     next_commands: list[str] = field(default_factory=list)
+    report_index: Path | None = None  # the site's index.html, written by the last stage
 
     @property
     def summary_path(self) -> Path:
@@ -117,7 +118,7 @@ def _steps(
     _evaluate_step(store, sboms, ctx.home.root, result.out_dir, clock, step)
     _policy_step(store, result.out_dir, clock, step)
     _review_step(store, result.out_dir, clock, step)
-    # Later stages (report) add steps here.
+    result.report_index = _report_step(store, result.out_dir, clock, step)
     result.next_commands = _next_commands(result, images, own_store)
     # The summary's own step goes in before it is written, so the file lists every step
     # the terminal showed.
@@ -518,6 +519,17 @@ def _review_step(
     path = out_dir / "review.json"
     atomic_write_text(path, json.dumps(document, indent=2, default=_json_default) + "\n")
     step("review.json", f"wrote {path}")
+
+
+def _report_step(
+    store: Store, out_dir: Path, clock: Clock, step: Callable[[str, str], None]
+) -> Path:
+    """The report's site from the demo's store (as ``imagetrust report --out``)."""
+    from imagetrust.report import write_report
+
+    index = write_report(store, out_dir / "site", now=clock.now())[0]
+    step("report", f"wrote the site: {index}")
+    return index
 
 
 def _json_default(value: object) -> object:

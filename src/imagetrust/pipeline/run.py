@@ -1,5 +1,6 @@
 """``imagetrust run``: catalog -> resolve -> for each image not yet analysed: SBOM -> match
--> (evaluate, when it exists) -> store. Incremental, resumable, within the pull budget.
+-> evidence -> verdict -> store; then, with ``--report``, the report's site. Incremental,
+resumable, within the pull budget.
 
 - **Incremental.** Everything is keyed by digest. A known image costs no download (not
   even a request when the Hub listed its digest); a changed vulnerability database (another
@@ -85,6 +86,7 @@ class RunSummary(Struct):
     queued: list[str] = field(default_factory=list)
     shard: str | None = None  # "I/N" when the run took one shard's share
     elsewhere: int = 0  # targets resolved here but owned by other shards
+    report: str | None = None  # the site's index.html, with --report
 
     @property
     def failed(self) -> int:
@@ -109,6 +111,7 @@ class RunSummary(Struct):
             "queued": self.queued,
             "shard": self.shard,
             "targets_elsewhere": self.elsewhere,
+            "report": self.report,
         }
 
 
@@ -197,16 +200,16 @@ def _locked(
     with store.transaction() as conn:
         finish_run(conn, run_id, status=status, now=ctx.clock.now(), summary=summary.as_dict())
     if options.report_dir is not None:
-        _report(store, options.report_dir, run_id)
+        summary.report = str(_report(ctx, store, options.report_dir))
     return summary
 
 
-def _report(store: Store, folder: Path, run_id: int) -> None:
-    """The report stage writes its output here once it exists (the command line checks)."""
-    from importlib import import_module
+def _report(ctx: PipelineContext, store: Store, folder: Path) -> Path:
+    """The site, from the store as this run left it (the default policy, the run's clock);
+    returns its ``index.html``."""
+    from imagetrust.report import write_report
 
-    report = import_module("imagetrust.report")
-    report.write_report(store, folder, run_id=run_id)
+    return write_report(store, folder, now=ctx.clock.now())[0]
 
 
 def _catalog(
