@@ -14,6 +14,7 @@ from imagetrust.cli import (
     catalog_cmd,
     db_cmd,
     demo_cmd,
+    diff_cmd,
     eol_cmd,
     evaluate_cmd,
     inspect_cmd,
@@ -125,6 +126,7 @@ app.command("run", cls=Command)(run_cmd.run)
 app.command("evaluate", cls=Command)(evaluate_cmd.evaluate)
 app.add_typer(policy_cmd.app, name="policy")
 app.command("show", cls=Command)(show_cmd.show)
+app.command("diff", cls=Command)(diff_cmd.diff)
 app.command("allowlist", cls=Command)(allowlist_cmd.allowlist)
 app.command("export", cls=Command)(bundle_cmd.export)
 app.command("merge", cls=Command)(bundle_cmd.merge)
