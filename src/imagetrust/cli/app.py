@@ -17,6 +17,7 @@ from imagetrust.cli import (
     diff_cmd,
     eol_cmd,
     evaluate_cmd,
+    gc_cmd,
     inspect_cmd,
     policy_cmd,
     resolve_cmd,
@@ -131,6 +132,7 @@ app.command("allowlist", cls=Command)(allowlist_cmd.allowlist)
 app.command("export", cls=Command)(bundle_cmd.export)
 app.command("merge", cls=Command)(bundle_cmd.merge)
 app.command("workflow", cls=Command)(workflow_cmd.workflow)
+app.command("gc", cls=Command)(gc_cmd.gc)
 app.add_typer(eol_cmd.app, name="eol")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")
