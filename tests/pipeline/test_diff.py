@@ -134,7 +134,9 @@ def test_diff_names_each_kind_of_change_and_exits_3_on_the_conditions_asked(
     assert set(verdicts) == {api, web}  # tool was not judged again (deprecated, not run)
     for name in (api, web):
         change = verdicts[name]
-        assert change["before"]["verdict"] != "rejected" and change["after"]["verdict"] == "rejected"
+        assert (
+            change["before"]["verdict"] != "rejected" and change["after"]["verdict"] == "rejected"
+        )
         assert change["newly_rejected"]
         assert any(r.startswith("os-eol: alpine-linux 3.16") for r in change["reasons"])
     # ... and the date passed for tool too, though nothing judged it again
