@@ -252,9 +252,7 @@ def test_a_failing_demo_step_records_the_run_failed(
 
 
 def test_the_bundled_recording_names_the_images_the_demo_builds(tmp_path: Path) -> None:
-    from imagetrust.demo.recording import WEEK_ONE, WEEK_TWO_CHANGES, stamp
-
-    from imagetrust.demo.recording import week_recording
+    from imagetrust.demo.recording import WEEK_ONE, WEEK_TWO_CHANGES, stamp, week_recording
     from imagetrust.testkit.hub_recording import load_recording
 
     for folder, week in ((WEEK_ONE, 1), (WEEK_TWO_CHANGES, 2)):
