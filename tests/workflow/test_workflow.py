@@ -193,3 +193,22 @@ def test_bad_options_are_usage_errors(
     assert main(["--home", str(tmp_path), "workflow", *args]) == 2
     out, err = capsys.readouterr()
     assert message in err and out == ""
+
+
+def test_the_issue_step_calls_diff_with_flags_this_imagetrust_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The history job opens an issue from ``imagetrust diff``'s Markdown when it exits 3
+    (``tests/pipeline/test_diff.py`` makes it exit 3 with these same flags)."""
+    import shlex
+
+    history = build(WorkflowOptions())["jobs"]["history"]
+    script = next(s["run"] for s in history["steps"] if "imagetrust diff" in s.get("run", ""))
+    line = next(line for line in script.splitlines() if line.startswith("imagetrust diff"))
+    argv = shlex.split(line.split(">", 1)[0])
+    assert argv[:2] == ["imagetrust", "diff"] and "--fail-on" in argv
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "store", "migrate"]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(home), *argv[1:]]) == 0  # nothing changed: no issue
+    assert capsys.readouterr().out.startswith("# imagetrust: what changed")

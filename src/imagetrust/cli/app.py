@@ -14,8 +14,10 @@ from imagetrust.cli import (
     catalog_cmd,
     db_cmd,
     demo_cmd,
+    diff_cmd,
     eol_cmd,
     evaluate_cmd,
+    gc_cmd,
     inspect_cmd,
     policy_cmd,
     report_cmd,
@@ -126,11 +128,13 @@ app.command("run", cls=Command)(run_cmd.run)
 app.command("evaluate", cls=Command)(evaluate_cmd.evaluate)
 app.add_typer(policy_cmd.app, name="policy")
 app.command("show", cls=Command)(show_cmd.show)
+app.command("diff", cls=Command)(diff_cmd.diff)
 app.command("allowlist", cls=Command)(allowlist_cmd.allowlist)
 app.command("report", cls=Command)(report_cmd.report)
 app.command("export", cls=Command)(bundle_cmd.export)
 app.command("merge", cls=Command)(bundle_cmd.merge)
 app.command("workflow", cls=Command)(workflow_cmd.workflow)
+app.command("gc", cls=Command)(gc_cmd.gc)
 app.add_typer(eol_cmd.app, name="eol")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")
