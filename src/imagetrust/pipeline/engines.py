@@ -120,13 +120,15 @@ def _engine_target(
 ) -> EngineTarget:
     """The tool's view of one platform image: a registry image pinned by its manifest
     digest, else the layout or archive with the platform."""
+    from msgspec.structs import replace as struct_replace
+
     from imagetrust.oci.client import registry_base_url
     from imagetrust.oci.reference import ImageReference, LayoutReference
     from imagetrust.vulndb.engines.runner import EngineTarget
 
     if isinstance(reference, ImageReference):
         base = registry_base_url(reference.registry, ctx.settings.registry)
-        pinned = str(reference.with_digest(digest))
+        pinned = str(struct_replace(reference, tag=None, digest=digest))  # the tag may move
         return EngineTarget("image", pinned, insecure=base.startswith("http://"))
     if isinstance(reference, LayoutReference):
         return EngineTarget("oci-layout", str(reference.path), platform=platform)

@@ -90,7 +90,7 @@ class EngineReport(Struct):
     def detail(self) -> dict[str, Any]:
         """What the stored set keeps of the report besides findings and packages."""
         return {
-            "engine": self.engine,
+            "name": self.engine,
             "version": self.version,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "database": [list(pair) for pair in self.db_state],
