@@ -80,7 +80,7 @@ class Disagreement:
 
         self.trivy = {
             "SchemaVersion": 2,
-            "CreatedAt": "2026-11-22T10:00:00.123456789Z",
+            "CreatedAt": "2026-11-23T10:00:00.123456789Z",  # after ours
             "ArtifactName": "constructed",
             "ArtifactType": "container_image",
             "Trivy": {"Version": "0.99.0"},
@@ -205,8 +205,13 @@ def test_crosscheck_reports_each_constructed_disagreement(cli: Cli, tmp_path: Pa
     code, out, err = cli("crosscheck", "--all", "--offline", "-f", "json")
     assert code == 0 and len(json.loads(out)["images"]) == 1
 
-    # the other engines never reach the evidence: a critical only Trivy reports is not ours
+    # The other engines never reach the evidence: a critical only Trivy reports is not ours,
+    # even once the database moved on and our set is no longer the live state's (the newest
+    # set of the image is then Trivy's, made after ours).
+    extra = Path(__file__).parent.parent / "fixtures" / "vulndb" / "osv" / "DSA-3029-1.json"
+    assert cli("db", "import", str(extra))[0] == 0
     evidence = cli.json("evaluate", ref)["images"][0]["vulnerabilities"]
+    assert "earlier database state" in evidence["reason"]
     assert evidence["counts"] == built_evidence and evidence["counts"]["all"]["CRITICAL"] == 0
 
 
