@@ -28,6 +28,7 @@ from tests.pipeline.world import ROOTFS, VULNDB, World, base_layer, own_layer
 FIRST = "2024-05-20T08:00:00Z"  # Alpine 3.16 still supported (it ends on 2024-05-23)
 SECOND = "2024-05-25T08:00:00Z"
 MUSL = "ALPINE-CVE-2025-26519"
+ENGINES = Path(__file__).parents[1] / "fixtures" / "engines"
 OPENSSL = {"libssl1.1", "libcrypto1.1"}
 
 
@@ -46,6 +47,17 @@ def upgraded_openssl() -> Layer:
             stanzas[index] = stanza.replace("V:1.1.1q-r0", "V:1.1.1u-r0")
     assert text.count("V:1.1.1q-r0") == 2 and "\n\n".join(stanzas).count("1.1.1u-r0") == 2
     return Layer.from_files({"lib/apk/db/installed": "\n\n".join(stanzas)})
+
+
+def trivy_report_about(config_digest: str, path: Path, created: str) -> Path:
+    """A real Trivy report (of Debian 10) said to be about the image with this config, made
+    at ``created``."""
+    report = json.loads((ENGINES / "trivy" / "debian-buster.json").read_text())
+    report["CreatedAt"] = created
+    report["Metadata"]["ImageID"] = config_digest
+    report["Metadata"].pop("RepoDigests", None)
+    path.write_text(json.dumps(report))
+    return path
 
 
 def cli(home: Path, now: str, *args: str) -> list[str]:
@@ -107,6 +119,17 @@ def test_diff_names_each_kind_of_change_and_exits_3_on_the_conditions_asked(
     capsys.readouterr()
     assert main(["--now", SECOND, *world.run_args(home, "--jobs", "1")]) == 1  # ghost failed
     new_api_image = world.platform_digest("api")
+    # another engine's report on web (a real Trivy report, retargeted at web's image): its
+    # findings are that engine's, never new or fixed findings of ours
+    web_built = world.built["web"]
+    [web_config] = [
+        i.config.digest
+        for i in getattr(web_built, "images", [web_built])
+        if i.manifest.digest == web_image
+    ]
+    report = trivy_report_about(web_config, tmp_path / "trivy.json", SECOND)
+    args = ("import", str(report), "--engine", "trivy", "--digest", web_image)
+    assert main(cli(home, SECOND, *args)) == 0
 
     code, doc = diff(home, SECOND, capsys)
     assert code == 0  # no --fail-on: changes are reported, never a failure

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,13 @@ from imagetrust.store.schema import (
     image_results,
     image_sboms,
     image_verdicts,
+    publisher_sboms,
     run_errors,
     runs,
     tag_history,
 )
 from imagetrust.testkit.builder import BuiltImage, ImageSpec, build_image
+from tests.pipeline.test_diff import trivy_report_about
 from tests.pipeline.world import VULNDB, World, base_layer, own_layer
 
 FIRST = "2026-04-01T08:00:00Z"
@@ -97,6 +100,16 @@ def test_gc_frees_what_no_current_tag_needs_and_a_rerun_fetches_nothing_cached(
     old_image = world.platform_digest("api")
     old_own_layer = old.layers[1].digest
     base = old.layers[0].digest
+    # what else is kept of the old image: another engine's report, the publisher's SBOM
+    report = trivy_report_about(old.config.digest, tmp_path / "trivy.json", FIRST)
+    args = ("import", str(report), "--engine", "trivy", "--digest", old_image)
+    assert main(["--now", FIRST, "--home", str(home), *args]) == 0
+    with store() as opened, opened.transaction() as conn:
+        conn.execute(
+            publisher_sboms.insert().values(
+                digest=old_image, status="absent", read_at=datetime.fromisoformat(FIRST)
+            )
+        )
     # api is rebuilt (a new layer of its own); ghost is gone; two months pass
     (world.library / world.name("ghost")).unlink()
     rebuilt = build_image(ImageSpec(layers=[base_layer(), own_layer("api-2")]))
@@ -119,7 +132,13 @@ def test_gc_frees_what_no_current_tag_needs_and_a_rerun_fetches_nothing_cached(
 
     freed = gc(home, SECOND, capsys, "--keep-days", "30")
     assert freed["freed"]["sboms"] == 1 and freed["freed"]["results"] == 1
-    assert freed["freed"]["finding_sets"] >= 1 and freed["freed"]["findings"] >= 1
+    assert freed["freed"]["finding_sets"] >= 2 and freed["freed"]["findings"] >= 1
+    assert freed["freed"]["publisher_sboms"] == 1
+    with store() as opened, opened.read() as conn:
+        left = conn.execute(select(finding_sets.c.engine).where(finding_sets.c.digest == old_image))
+        assert list(left) == []
+        kept = conn.execute(select(publisher_sboms).where(publisher_sboms.c.digest == old_image))
+        assert list(kept) == []
     assert freed["freed"]["run_errors"] == before["run_errors"]
     assert freed["freed"]["cache_entries"] == 1 and freed["freed"]["cache_bytes"] > 0
     with store() as opened, opened.read() as conn:

@@ -12,12 +12,14 @@ from imagetrust.cli import (
     allowlist_cmd,
     bundle_cmd,
     catalog_cmd,
+    crosscheck_cmd,
     db_cmd,
     demo_cmd,
     diff_cmd,
     eol_cmd,
     evaluate_cmd,
     gc_cmd,
+    import_cmd,
     inspect_cmd,
     policy_cmd,
     report_cmd,
@@ -123,6 +125,8 @@ app.command("catalog")(catalog_cmd.catalog)
 app.command("inspect", cls=Command)(inspect_cmd.inspect)
 app.command("sbom", cls=Command)(sbom_cmd.sbom)
 app.command("scan", cls=Command)(scan_cmd.scan)
+app.command("import", cls=Command)(import_cmd.import_report)
+app.command("crosscheck", cls=Command)(crosscheck_cmd.crosscheck)
 app.command("resolve", cls=Command)(resolve_cmd.resolve)
 app.command("run", cls=Command)(run_cmd.run)
 app.command("evaluate", cls=Command)(evaluate_cmd.evaluate)

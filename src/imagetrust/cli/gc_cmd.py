@@ -50,7 +50,7 @@ def gc(
             ("gc", f"{verb} (dry run: nothing changed)" if report.dry_run else verb),
             ("kept", f"digests a tag named since {report.cutoff:%Y-%m-%d %H:%M}Z, or used since"),
             ("digests", f"{report.digests_pruned} pruned, {report.digests_live} live"),
-            ("sboms", str(report.sboms)),
+            ("sboms", f"{report.sboms} (and {report.publisher_sboms} of publishers)"),
             ("findings", f"{report.finding_sets} finding sets ({report.findings} findings)"),
             ("results", str(report.results)),
             ("run errors", f"{report.run_errors} of runs finished before the cutoff"),

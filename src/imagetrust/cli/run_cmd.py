@@ -97,6 +97,16 @@ def run(
             show_default=False,
         ),
     ] = None,
+    engine: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--engine",
+            metavar="builtin|trivy|grype",
+            help="Also run this scanner on each analysed image without its findings yet "
+            "(repeatable; imagetrust's own matching always runs).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
     ] = OutputFormat.TABLE,
@@ -112,6 +122,7 @@ def run(
     share = ShardSpec.parse(shard) if shard is not None else None
     if offline and library_dir is None and images_file is None and refresh:
         raise UsageError("--offline needs --library-dir (an official-images checkout)")
+    engines = _engines(engine or [])
     request = build_request(repositories, tags, platform, state, images_file)
     context = cli.context()
     catalog = None
@@ -132,6 +143,7 @@ def run(
         wait=wait,
         report_dir=report,
         shard=share,
+        engines=engines,
     )
     quiet = cli.verbosity < 0
     with _observer(quiet) as observer:
@@ -146,6 +158,20 @@ def run(
             f"{summary.failed} images failed (first: {first.item}: {first.reason}); "
             "they are retried by the next run"
         )
+
+
+def _engines(names: list[str]) -> tuple[str, ...]:
+    """The other engines asked for, in order, once each (``builtin`` always runs)."""
+    chosen: list[str] = []
+    for name in names:
+        word = name.strip().lower()
+        if word not in ("builtin", "trivy", "grype"):
+            raise UsageError(
+                f"--engine {name!r}: not an engine", hint="one of builtin, trivy, grype"
+            )
+        if word != "builtin" and word not in chosen:
+            chosen.append(word)
+    return tuple(chosen)
 
 
 def _observer(quiet: bool) -> Any:
@@ -286,6 +312,8 @@ def _print_summary(summary: RunSummary) -> None:
             or "empty",
         ),
     ]
+    for name, added in summary.engine_sets.items():
+        rows.append((f"engine {name}", f"{added} images matched"))
     if summary.budget_stop:
         rows.append(("stopped", f"{summary.budget_stop}; the next run goes on from here"))
     if summary.report:

@@ -2,7 +2,8 @@
 
 What goes:
 
-- **SBOMs and finding sets of digests no tag has pointed to for ``keep_days``**: a digest
+- **SBOMs (ours and the publisher's) and finding sets (every engine's) of digests no tag
+  has pointed to for ``keep_days``**: a digest
   is live while a tag history span naming it (the tag's own digest, or a platform's, or a
   platform of an index so named) was seen within the window, or while it was analysed,
   matched or evaluated within it (an image no tag names: a layout, an archive). A dead
@@ -40,6 +41,7 @@ from imagetrust.store.schema import (
     image_platforms,
     image_results,
     image_sboms,
+    publisher_sboms,
     run_errors,
     runs,
     tag_history,
@@ -66,6 +68,7 @@ class GcReport(Struct):
     digests_pruned: int = 0
     sboms: int = 0
     finding_sets: int = 0
+    publisher_sboms: int = 0
     findings: int = 0
     results: int = 0
     run_errors: int = 0
@@ -85,6 +88,7 @@ class GcReport(Struct):
             "freed": {
                 "sboms": self.sboms,
                 "finding_sets": self.finding_sets,
+                "publisher_sboms": self.publisher_sboms,
                 "findings": self.findings,
                 "results": self.results,
                 "run_errors": self.run_errors,
@@ -122,6 +126,7 @@ def live_digests(conn: Connection, cutoff: datetime) -> set[str]:
     for column, moment in (
         (image_sboms.c.digest, image_sboms.c.created_at),
         (finding_sets.c.digest, finding_sets.c.matched_at),
+        (publisher_sboms.c.digest, publisher_sboms.c.read_at),
         (image_evidence.c.digest, image_evidence.c.evaluated_at),
     ):
         live.update(conn.execute(select(column).where(moment >= cutoff)).scalars())
@@ -131,6 +136,7 @@ def live_digests(conn: Connection, cutoff: datetime) -> set[str]:
 def _stored_digests(conn: Connection) -> set[str]:
     found = set(conn.execute(select(image_sboms.c.digest)).scalars())
     found.update(conn.execute(select(finding_sets.c.digest)).scalars())
+    found.update(conn.execute(select(publisher_sboms.c.digest)).scalars())
     found.update(
         d for d in conn.execute(select(image_results.c.manifest_digest)).scalars() if d is not None
     )
@@ -150,6 +156,9 @@ def _prune_store(conn: Connection, dead: set[str], cutoff: datetime, report: GcR
             conn, select(image_sboms.c.id).where(image_sboms.c.digest.in_(chunk))
         )
         report.finding_sets += _count(conn, sets)
+        report.publisher_sboms += _count(
+            conn, select(publisher_sboms.c.id).where(publisher_sboms.c.digest.in_(chunk))
+        )
         report.findings += _count(
             conn, select(finding_set_items.c.id).where(finding_set_items.c.set_id.in_(sets))
         )
@@ -161,6 +170,7 @@ def _prune_store(conn: Connection, dead: set[str], cutoff: datetime, report: GcR
         conn.execute(delete(image_findings).where(image_findings.c.result_id.in_(results)))
         conn.execute(delete(image_results).where(image_results.c.manifest_digest.in_(chunk)))
         conn.execute(delete(image_sboms).where(image_sboms.c.digest.in_(chunk)))
+        conn.execute(delete(publisher_sboms).where(publisher_sboms.c.digest.in_(chunk)))
     old_runs = select(runs.c.id).where(
         runs.c.finished_at.is_not(None) & (runs.c.finished_at < cutoff)
     )

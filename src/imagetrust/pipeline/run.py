@@ -57,6 +57,9 @@ class RunOptions(Struct, frozen=True):
     wait: float = 0.0  # seconds to wait for another run on the same store
     report_dir: Path | None = None
     shard: ShardSpec | None = None  # this job's share of the work (``--shard I/N``)
+    # Other scanners run on each analysed image that has no set of theirs yet (``trivy``,
+    # ``grype``), after imagetrust's own matching, which always runs: verdicts rest on it.
+    engines: tuple[str, ...] = ()
 
     def parameters(self) -> dict[str, Any]:
         """What the run is: a killed run resumes only if asked the same again."""
@@ -67,6 +70,8 @@ class RunOptions(Struct, frozen=True):
         }
         if self.shard is not None:
             parameters["shard"] = str(self.shard)
+        if self.engines:
+            parameters["engines"] = list(self.engines)
         return parameters
 
 
@@ -87,6 +92,7 @@ class RunSummary(Struct):
     shard: str | None = None  # "I/N" when the run took one shard's share
     elsewhere: int = 0  # targets resolved here but owned by other shards
     report: str | None = None  # the site's index.html, with --report
+    engine_sets: dict[str, int] = field(default_factory=dict)  # other engines' sets added
 
     @property
     def failed(self) -> int:
@@ -112,6 +118,7 @@ class RunSummary(Struct):
             "shard": self.shard,
             "targets_elsewhere": self.elsewhere,
             "report": self.report,
+            "engine_sets": self.engine_sets,
         }
 
 
@@ -364,6 +371,9 @@ def _stages(
             engine.analyse(plan.analyse + missing)
         finally:
             engine.close()
+        engine_sets = _other_engines(
+            ctx, store, options, observer, run_id, resolution, counters, failures
+        )
         pulls = session.budget.snapshot()
     return RunSummary(
         run_id=run_id,
@@ -381,4 +391,48 @@ def _stages(
         queued=[work.label for work in engine.queued],
         shard=str(options.shard) if options.shard is not None else None,
         elsewhere=elsewhere,
+        engine_sets=engine_sets,
     )
+
+
+def _other_engines(
+    ctx: PipelineContext,
+    store: Store,
+    options: RunOptions,
+    observer: RunObserver,
+    run_id: int,
+    resolution: Resolution,
+    counters: Counters,
+    failures: list[Failure],
+) -> dict[str, int]:
+    """``--engine trivy|grype``: each analysed image without that engine's set gets one; a
+    tool that fails on an image is that image's failure (recorded, retried next run)."""
+    if not options.engines:
+        return {}
+    from imagetrust.pipeline.engines import run_engines
+    from imagetrust.store.runs import record_item_error
+    from imagetrust.vulndb.engines import EngineName
+
+    added: dict[str, int] = {}
+    for name in options.engines:
+        observer.stage(f"engine {name}", 0, None)
+        count, problems = run_engines(
+            ctx, store, resolution.targets, [EngineName(name)], on_image=observer.image
+        )
+        added[name] = count
+        if problems:
+            now = ctx.clock.now()
+            with store.transaction() as conn:
+                for problem in problems:
+                    record_item_error(
+                        conn,
+                        run_id,
+                        stage="engine",
+                        item=problem.item,
+                        message=problem.reason,
+                        now=now,
+                    )
+            failures.extend(Failure(p.item, p.platform, p.reason) for p in problems)
+            counters.failed += len(problems)
+        observer.stage(f"engine {name}", 1, 1)
+    return added

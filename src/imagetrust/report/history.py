@@ -33,6 +33,7 @@ from imagetrust.store.schema import (
     repositories,
     repository_snapshots,
 )
+from imagetrust.vulndb.findings_store import BUILTIN
 
 _BATCH = 500
 SECONDS_PER_DAY = 86400.0
@@ -102,7 +103,7 @@ def counted_sets(conn: Connection, changes: Sequence[tuple[datetime, str]]) -> l
     f = finding_sets
     rows = conn.execute(
         select(f.c.id, f.c.digest, f.c.matched_at, f.c.counts)
-        .where(f.c.digest.in_(digests))
+        .where(f.c.digest.in_(digests) & (f.c.engine == BUILTIN))  # our own matching only
         .order_by(f.c.matched_at, f.c.id)
     ).all()
     found = []

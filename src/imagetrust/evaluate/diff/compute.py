@@ -56,6 +56,7 @@ from imagetrust.store.schema import (
     tag_history,
 )
 from imagetrust.store.tags import TAG_ITSELF
+from imagetrust.vulndb.findings_store import BUILTIN
 
 _BATCH = 500
 FindingKey = tuple[str, str]  # (advisory id, package)
@@ -214,14 +215,19 @@ def verdict_changes(
 
 
 def _sets(conn: Connection, digests: Iterable[str], until: datetime) -> dict[str, list[Any]]:
-    """Each digest's finding sets matched by ``until``, oldest first."""
+    """Each digest's finding sets (imagetrust's own matching) matched by ``until``, oldest
+    first."""
     wanted = sorted(set(digests))
     found: dict[str, list[Any]] = {}
     s = finding_sets
     for start in range(0, len(wanted), _BATCH):
         rows = conn.execute(
             select(s.c.id, s.c.digest, s.c.matched_at)
-            .where(s.c.digest.in_(wanted[start : start + _BATCH]) & (s.c.matched_at <= until))
+            .where(
+                s.c.digest.in_(wanted[start : start + _BATCH])
+                & (s.c.matched_at <= until)
+                & (s.c.engine == BUILTIN)  # another engine's report is not our finding
+            )
             .order_by(s.c.matched_at, s.c.id)
         )
         for row in rows:
