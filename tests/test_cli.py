@@ -14,7 +14,17 @@ from imagetrust.cli.app import VALUED_ROOT_OPTIONS, app, app_for, command_name
 from imagetrust.cli.main import main
 from imagetrust.store.migrations import HEAD_REVISION
 
-HEAVY_MODULES = {"sqlalchemy", "alembic", "httpx", "pydantic", "cyclonedx", "rich", "psycopg"}
+HEAVY_MODULES = {
+    "sqlalchemy",
+    "alembic",
+    "httpx",
+    "pydantic",
+    "cyclonedx",
+    "rich",
+    "psycopg",
+    "jinja2",
+    "playwright",
+}
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

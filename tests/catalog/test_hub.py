@@ -600,7 +600,17 @@ def test_credentials_come_from_both_variables_or_neither() -> None:
 def test_the_bundled_recording_loads_through_the_live_parsers() -> None:
     repos, tags = load_recording(bundled_recording())
     by_name = {r.name: r for r in repos}
-    assert set(by_name) == {"alpine", "debian", "python", "nginx", "node", "java", "sentry"}
+    assert set(by_name) == {
+        "alpine",
+        "almalinux",
+        "debian",
+        "python",
+        "nginx",
+        "node",
+        "openjdk",
+        "java",
+        "sentry",
+    }
     assert set(tags) == set(by_name)
     assert by_name["java"].description == (
         'DEPRECATED; use "openjdk" (or other JDK implementations) instead'

@@ -220,8 +220,9 @@ def test_a_range_the_order_cannot_read_is_reported_for_that_advisory(
 
 
 def test_a_new_distribution_is_one_matcher_module(store_url: str, tmp_path: Path) -> None:
-    """Photon OS: with the default matchers not covered; with one more matcher, matched
-    against Photon's own advisory (sudo 1.9.15p5-2.ph4 is before its 1.9.15p5-3.ph4 fix)."""
+    """Photon OS: without a Photon matcher not covered; with one more matcher (this small
+    one, or the default one), matched against Photon's own advisory (sudo 1.9.15p5-2.ph4
+    is before its 1.9.15p5-3.ph4 fix)."""
     from datetime import UTC, datetime
 
     from imagetrust.sbom.formats.read import read_sbom_file
@@ -233,7 +234,7 @@ def test_a_new_distribution_is_one_matcher_module(store_url: str, tmp_path: Path
     from imagetrust.vulndb.scan import scan_sbom, store_advisories
 
     class PhotonMatcher(DistroMatcher):
-        name = "photon"
+        name = "photon-in-one-module"
         package_types = frozenset({PackageType.RPM})
         distributions = frozenset({"photon"})
 
@@ -249,10 +250,12 @@ def test_a_new_distribution_is_one_matcher_module(store_url: str, tmp_path: Path
     record = FIXTURES / "vulndb/osv/photon/PHSA-2025-4.0-0824.json"
     with Store.open(store_url) as store:
         import_path(store, record, now=datetime(2026, 11, 23, tzinfo=UTC))
+        others = [m for m in DEFAULT_MATCHERS if "photon" not in (m.distributions or ())]
         with store.read() as conn:
-            before = scan_sbom(sbom, store_advisories(conn))
-            registry = MatcherRegistry([*DEFAULT_MATCHERS, PhotonMatcher()])
+            before = scan_sbom(sbom, store_advisories(conn), MatcherRegistry(others))
+            registry = MatcherRegistry([*others, PhotonMatcher()])
             after = scan_sbom(sbom, store_advisories(conn), registry)
+            default = scan_sbom(sbom, store_advisories(conn))
     assert [(i.reason.value, i.package) for i in before.not_covered] == [
         ("no-advisory-source", "sudo")
     ]
@@ -261,6 +264,9 @@ def test_a_new_distribution_is_one_matcher_module(store_url: str, tmp_path: Path
         ("PHSA-2025-4.0-0824", "1.9.15p5-3.ph4")
     ]
     assert after.not_covered == [] and after.coverage.os.value == "covered"
+    assert [f.as_dict() for f in default.findings] == [f.as_dict() for f in after.findings]
+    with pytest.raises(ValueError, match="both claim rpm on photon"):
+        MatcherRegistry([*DEFAULT_MATCHERS, PhotonMatcher()])  # one matcher per distribution
 
 
 def analyse(ref: str) -> list[ImageSbom]:

@@ -151,7 +151,8 @@ def test_permissions_are_per_job_and_minimal_and_runs_never_overlap() -> None:
 
 
 def test_the_report_steps_wait_for_a_report_command() -> None:
-    """Until this imagetrust has ``report`` (and ``diff``), their steps are skipped."""
+    """An imagetrust without ``report`` (or ``diff``) skips their steps: the step that asks
+    is in front of them (this one has ``report``; tests/report runs the step's commands)."""
     history = build(WorkflowOptions())["jobs"]["history"]
     features = next(s for s in history["steps"] if s.get("id") == "features")
     assert 'imagetrust "$command" --help' in features["run"]
@@ -161,7 +162,7 @@ def test_the_report_steps_wait_for_a_report_command() -> None:
         if "imagetrust report" in s.get("run", "") or "pages" in s.get("uses", "")
     ]
     assert gated and all(s["if"] == "steps.features.outputs.report == 'true'" for s in gated)
-    assert main(["report", "--help"]) != 0  # no report command in this version yet
+    assert main(["report", "--help"]) == 0
 
 
 def test_a_shard_job_runs_its_share_and_keeps_its_caches(tmp_path: Path) -> None:
@@ -192,3 +193,22 @@ def test_bad_options_are_usage_errors(
     assert main(["--home", str(tmp_path), "workflow", *args]) == 2
     out, err = capsys.readouterr()
     assert message in err and out == ""
+
+
+def test_the_issue_step_calls_diff_with_flags_this_imagetrust_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The history job opens an issue from ``imagetrust diff``'s Markdown when it exits 3
+    (``tests/pipeline/test_diff.py`` makes it exit 3 with these same flags)."""
+    import shlex
+
+    history = build(WorkflowOptions())["jobs"]["history"]
+    script = next(s["run"] for s in history["steps"] if "imagetrust diff" in s.get("run", ""))
+    line = next(line for line in script.splitlines() if line.startswith("imagetrust diff"))
+    argv = shlex.split(line.split(">", 1)[0])
+    assert argv[:2] == ["imagetrust", "diff"] and "--fail-on" in argv
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "store", "migrate"]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(home), *argv[1:]]) == 0  # nothing changed: no issue
+    assert capsys.readouterr().out.startswith("# imagetrust: what changed")

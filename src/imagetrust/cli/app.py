@@ -12,13 +12,18 @@ from imagetrust.cli import (
     allowlist_cmd,
     bundle_cmd,
     catalog_cmd,
+    crosscheck_cmd,
     db_cmd,
     demo_cmd,
+    diff_cmd,
     eol_cmd,
     evaluate_cmd,
+    gc_cmd,
+    import_cmd,
     inspect_cmd,
     policy_cmd,
     recommend_cmd,
+    report_cmd,
     resolve_cmd,
     run_cmd,
     sbom_cmd,
@@ -121,16 +126,21 @@ app.command("catalog")(catalog_cmd.catalog)
 app.command("inspect", cls=Command)(inspect_cmd.inspect)
 app.command("sbom", cls=Command)(sbom_cmd.sbom)
 app.command("scan", cls=Command)(scan_cmd.scan)
+app.command("import", cls=Command)(import_cmd.import_report)
+app.command("crosscheck", cls=Command)(crosscheck_cmd.crosscheck)
 app.command("resolve", cls=Command)(resolve_cmd.resolve)
 app.command("run", cls=Command)(run_cmd.run)
 app.command("evaluate", cls=Command)(evaluate_cmd.evaluate)
 app.add_typer(policy_cmd.app, name="policy")
 app.command("show", cls=Command)(show_cmd.show)
+app.command("diff", cls=Command)(diff_cmd.diff)
 app.command("allowlist", cls=Command)(allowlist_cmd.allowlist)
 app.command("recommend", cls=Command)(recommend_cmd.recommend)
+app.command("report", cls=Command)(report_cmd.report)
 app.command("export", cls=Command)(bundle_cmd.export)
 app.command("merge", cls=Command)(bundle_cmd.merge)
 app.command("workflow", cls=Command)(workflow_cmd.workflow)
+app.command("gc", cls=Command)(gc_cmd.gc)
 app.add_typer(eol_cmd.app, name="eol")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(store_cmd.app, name="store")

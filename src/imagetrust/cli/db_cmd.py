@@ -110,12 +110,18 @@ def import_(
         ("skipped", str(result.skipped_count)),
         *((f"  {reason}", str(n)) for reason, n in sorted(result.skipped_reasons.items())),
     ]
+    if result.dropped_entries_count:  # records kept without their malformed entries
+        rows.append(("affected entries dropped", str(result.dropped_entries_count)))
     print_key_values(rows)
     for problem in result.skipped[:20]:
         where = f"{problem.file} {problem.record_id}" if problem.record_id else problem.file
         console.print(f"skipped {where}: {problem.reason}", markup=False)
     if result.skipped_count > 20:
         console.print(f"... and {result.skipped_count - 20} more (see --format json)")
+    for problem in result.dropped_entries[:20]:
+        console.print(f"kept {problem.file} {problem.record_id}: {problem.reason}", markup=False)
+    if result.dropped_entries_count > 20:
+        console.print(f"... and {result.dropped_entries_count - 20} more (see --format json)")
 
 
 def _is_kev_file(path: Path) -> bool:

@@ -1,4 +1,4 @@
-"""``imagetrust demo``: the walking skeleton, every stage offline on bundled fixtures."""
+"""``imagetrust demo``: the whole product, ``run`` twice a week apart, offline, on bundled data."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def demo(
         "imagetrust-demo"
     ),
 ) -> None:
-    """Run the whole pipeline offline on fixtures that ship with imagetrust."""
+    """Run the whole product offline, twice a week apart, on data that ships with imagetrust."""
     from rich.markup import escape
 
     from imagetrust.demo import run_demo
@@ -38,6 +38,15 @@ def demo(
     typer.echo(f"  output:  {result.out_dir}")
     typer.echo(f"  summary: {result.summary_path}")
     typer.echo(f"  store:   {result.store_url}")
+    typer.echo(
+        f"  images:  served by {result.served_by}; runs #{result.runs[0]} and #{result.runs[-1]}"
+    )
+    typer.echo(f"  report:  {result.report_index}")
+    typer.echo("outputs:")
+    for path in result.outputs:
+        typer.echo(f"  {path}")
     typer.echo("look further (paste any of these):")
     for command in result.next_commands:
         typer.echo(f"  {command}")
+    if result.report_index is not None:
+        typer.echo(f"open the report: {result.report_index}")

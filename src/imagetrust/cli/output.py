@@ -79,6 +79,15 @@ def emit_json(kind: str, payload: dict[str, Any]) -> None:
     sys.stdout.write(dumps(kind, payload) + "\n")
 
 
+def emit_foreign_json(document: dict[str, Any]) -> None:
+    """A document in another project's format (SARIF), as it is: no ``schema_version`` or
+    ``kind`` of ours in front."""
+    import msgspec.json
+
+    compact = json.dumps(document, default=_default, ensure_ascii=False)
+    sys.stdout.write(msgspec.json.format(compact, indent=2) + "\n")
+
+
 PIPE_WIDTH = 240  # when stdout is a file or pipe, do not wrap at Rich's default 80 columns
 
 

@@ -85,7 +85,8 @@ def run(
     report: Annotated[
         Path | None,
         typer.Option(
-            help="Write the report to this folder (needs the report stage).", show_default=False
+            help="Then write the report's site to this folder (as `imagetrust report --out`).",
+            show_default=False,
         ),
     ] = None,
     shard: Annotated[
@@ -93,6 +94,16 @@ def run(
         typer.Option(
             metavar="I/N",
             help="Analyse only shard I of N (a stable share; every shard resolves every tag).",
+            show_default=False,
+        ),
+    ] = None,
+    engine: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--engine",
+            metavar="builtin|trivy|grype",
+            help="Also run this scanner on each analysed image without its findings yet "
+            "(repeatable; imagetrust's own matching always runs).",
             show_default=False,
         ),
     ] = None,
@@ -109,16 +120,9 @@ def run(
 
     cli: CliState = ctx.obj
     share = ShardSpec.parse(shard) if shard is not None else None
-    if report is not None:
-        from importlib.util import find_spec
-
-        if find_spec("imagetrust.report") is None:
-            raise UsageError(
-                "--report: this version of imagetrust has no report stage yet",
-                hint="run without --report; the results are in the store",
-            )
     if offline and library_dir is None and images_file is None and refresh:
         raise UsageError("--offline needs --library-dir (an official-images checkout)")
+    engines = _engines(engine or [])
     request = build_request(repositories, tags, platform, state, images_file)
     context = cli.context()
     catalog = None
@@ -139,6 +143,7 @@ def run(
         wait=wait,
         report_dir=report,
         shard=share,
+        engines=engines,
     )
     quiet = cli.verbosity < 0
     with _observer(quiet) as observer:
@@ -153,6 +158,20 @@ def run(
             f"{summary.failed} images failed (first: {first.item}: {first.reason}); "
             "they are retried by the next run"
         )
+
+
+def _engines(names: list[str]) -> tuple[str, ...]:
+    """The other engines asked for, in order, once each (``builtin`` always runs)."""
+    chosen: list[str] = []
+    for name in names:
+        word = name.strip().lower()
+        if word not in ("builtin", "trivy", "grype"):
+            raise UsageError(
+                f"--engine {name!r}: not an engine", hint="one of builtin, trivy, grype"
+            )
+        if word != "builtin" and word not in chosen:
+            chosen.append(word)
+    return tuple(chosen)
 
 
 def _observer(quiet: bool) -> Any:
@@ -293,8 +312,12 @@ def _print_summary(summary: RunSummary) -> None:
             or "empty",
         ),
     ]
+    for name, added in summary.engine_sets.items():
+        rows.append((f"engine {name}", f"{added} images matched"))
     if summary.budget_stop:
         rows.append(("stopped", f"{summary.budget_stop}; the next run goes on from here"))
+    if summary.report:
+        rows.append(("report", summary.report))
     print_key_values(rows)
     if summary.queued:
         stdout_console().print(

@@ -6,17 +6,22 @@ database import downloads nothing. Severity, fix state and "fixable" are per fin
 both the "all" and the "fixable" views. What could not be judged is shown too (counts in
 the table, ``not_covered`` in JSON), and an image whose OS packages were not judged at all
 says so first: with ``--exit-code`` that fails the scan unless ``--allow-not-covered``.
+
+``--format sarif`` renders the same documents as SARIF 2.1.0 (``vulndb.sarif``).
+``--engine trivy|grype`` runs that scanner instead of imagetrust's matching (when it is
+installed) and shows its findings the same way; they are kept as that engine's finding
+set, beside ours, for ``crosscheck``.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from imagetrust.cli.options import ImageRef, PlatformOption
 from imagetrust.cli.output import (
-    OutputFormat,
     emit_json,
     print_key_values,
     safe_text,
@@ -31,6 +36,18 @@ if TYPE_CHECKING:
     from imagetrust.vulndb.query import DbStatus
     from imagetrust.vulndb.scan import ImageScan
     from imagetrust.vulndb.severity import Severity
+
+
+class ScanFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+class EngineChoice(StrEnum):
+    BUILTIN = "builtin"
+    TRIVY = "trivy"
+    GRYPE = "grype"
 
 
 class IncompleteScan(ImagetrustError):
@@ -49,9 +66,17 @@ def scan(
     ctx: typer.Context,
     ref: ImageRef,
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
-    ] = OutputFormat.TABLE,
+        ScanFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    ] = ScanFormat.TABLE,
     platform: PlatformOption = None,
+    engine: Annotated[
+        EngineChoice,
+        typer.Option(
+            "--engine",
+            help="Who matches: imagetrust (builtin), or the trivy or grype binary on PATH.",
+            case_sensitive=False,
+        ),
+    ] = EngineChoice.BUILTIN,
     ignore_unfixed: Annotated[
         bool, typer.Option("--ignore-unfixed", help="Show only findings with a fixed version.")
     ] = False,
@@ -96,19 +121,23 @@ def scan(
     state: CliState = ctx.obj
     wanted = parse_severity_filter(severity) if severity else None
     target = parse_scan_target(ref)
-    outcome = scan_target(state.context(), target, PlatformSelection.parse(platform))
-    _check_age(state, outcome.status, max_db_age)
-    eol = _os_eol(state, [s.sbom for s in outcome.scans])
-    _report(
-        outcome.scans,
-        outcome.status,
-        fmt,
-        ignore_unfixed,
-        wanted,
-        exit_code,
-        allow_not_covered,
-        eol,
-    )
+    selection = PlatformSelection.parse(platform)
+    if engine is not EngineChoice.BUILTIN:
+        from imagetrust.pipeline.engines import scan_with_engine
+        from imagetrust.vulndb.engines import EngineName
+
+        found = scan_with_engine(state.context(), target, selection, EngineName(engine.value))
+        scans = [item.scan for item in found.scans]
+        engines = {item.scan.sbom.digest: item.report.detail() for item in found.scans}
+        dbs = found.databases()
+    else:
+        from imagetrust.vulndb.scan_document import databases
+
+        outcome = scan_target(state.context(), target, selection)
+        _check_age(state, outcome.status, max_db_age)
+        scans, engines, dbs = outcome.scans, {}, databases(outcome.status.live_sources)
+    eol = _os_eol(state, [s.sbom for s in scans])
+    _report(scans, dbs, fmt, ignore_unfixed, wanted, exit_code, allow_not_covered, eol, engines)
 
 
 def _check_age(state: CliState, status: DbStatus, max_days: float | None) -> None:
@@ -143,40 +172,42 @@ def _os_eol(state: CliState, sboms: list[ImageSbom]) -> dict[str, EolEvidence]:
 
 def _report(
     scans: list[ImageScan],
-    status: DbStatus,
-    fmt: OutputFormat,
+    dbs: list[dict[str, Any]],
+    fmt: ScanFormat,
     ignore_unfixed: bool,
     wanted: set[Severity] | None,
     exit_code: int,
     allow_not_covered: bool,
     eol: dict[str, EolEvidence],
+    engines: dict[str, dict[str, Any]],
 ) -> None:
     from imagetrust.cli.output import say
     from imagetrust.vulndb.coverage import OsCoverage
-    from imagetrust.vulndb.scan_document import (
-        databases,
-        image_document,
-        scan_payload,
-        shown_findings,
-    )
+    from imagetrust.vulndb.scan_document import image_document, scan_payload, shown_findings
 
-    dbs = databases(status.live_sources)
     shown_total = 0
     images: list[dict[str, Any]] = []
     for scan in scans:
         shown = shown_findings(scan.findings, ignore_unfixed=ignore_unfixed, severities=wanted)
         shown_total += len(shown)
         os_eol = eol.get(scan.sbom.digest)
-        images.append(image_document(scan, shown, dbs, os_eol))
-    if fmt is OutputFormat.JSON:
+        engine = engines.get(scan.sbom.digest)
+        images.append(image_document(scan, shown, dbs, os_eol, engine))
+    if fmt is ScanFormat.JSON:
         emit_json(*scan_payload(images))
+    elif fmt is ScanFormat.SARIF:
+        from imagetrust import __version__
+        from imagetrust.cli.output import emit_foreign_json
+        from imagetrust.vulndb.sarif import sarif_log
+
+        emit_foreign_json(sarif_log(images, version=__version__))
     else:
         for number, image in enumerate(images):
             if number:
                 stdout_console().print()
             _print_table(image, several=len(images) > 1)
     uncovered = [s for s in scans if s.coverage.os is OsCoverage.NOT_COVERED]
-    if fmt is OutputFormat.JSON:  # the table leads with it; JSON readers get it on stderr
+    if fmt is not ScanFormat.TABLE:  # the table leads with it; other readers get it on stderr
         for scan in uncovered:
             say(f"warning: {scan.sbom.platform or scan.sbom.reference}: {scan.coverage.message}")
     incomplete = [
@@ -215,6 +246,9 @@ def _print_table(image: dict[str, Any], *, several: bool) -> None:
     if coverage["message"]:
         console.print(safe_text(f"NOT COVERED: {coverage['message']}", style="bold red"))
     rows = [("image", info["ref"])]
+    engine = image.get("engine") or {}
+    if engine.get("name", "builtin") != "builtin":
+        rows.append(("engine", f"{engine['name']} {engine.get('version') or ''}".rstrip()))
     if several or info["platform"]:
         rows.append(("platform", info["platform"] or "unknown"))
     rows += [

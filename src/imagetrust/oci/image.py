@@ -315,3 +315,39 @@ def load_platform_image(source: ImageSource, descriptor: Descriptor) -> Platform
     where = f"{source.description} {descriptor.digest}"
     manifest = _image_manifest(source, source.fetch_manifest(descriptor), descriptor, where)
     return _platform_image(source, descriptor, manifest, [])
+
+
+class AttestedStatement(Struct, frozen=True):
+    """One in-toto statement an attestation manifest carries for an image: its bytes
+    (verified against the layer digest), or why they were not read."""
+
+    attestation: str  # the attestation manifest's digest
+    layer: Descriptor
+    predicate_type: str
+    data: bytes | None = None
+    problem: str | None = None
+
+
+def attested_statements(
+    source: ImageSource,
+    image: PlatformImage,
+    predicate_types: tuple[str, ...],
+    *,
+    max_bytes: int,
+) -> list[AttestedStatement]:
+    """The statements whose predicate type starts with one of ``predicate_types``, among
+    the attestations of ``image`` (loaded with attestation details). A layer over
+    ``max_bytes`` (its size as the attestation manifest declares it) is not read."""
+    found: list[AttestedStatement] = []
+    for attestation in image.attestations:
+        for layer in attestation.layers:
+            predicate = layer.annotations.get(media.ANNOTATION_PREDICATE_TYPE, "")
+            if not predicate.startswith(predicate_types):
+                continue
+            if layer.size > max_bytes:
+                problem = f"{layer.size} bytes, over the {max_bytes} a statement may be"
+                found.append(AttestedStatement(attestation.digest, layer, predicate, None, problem))
+                continue
+            data = source.read_blob(layer)
+            found.append(AttestedStatement(attestation.digest, layer, predicate, data))
+    return found

@@ -1,5 +1,6 @@
 """``imagetrust run``: catalog -> resolve -> for each image not yet analysed: SBOM -> match
--> (evaluate, when it exists) -> store. Incremental, resumable, within the pull budget.
+-> evidence -> verdict -> store; then, with ``--report``, the report's site. Incremental,
+resumable, within the pull budget.
 
 - **Incremental.** Everything is keyed by digest. A known image costs no download (not
   even a request when the Hub listed its digest); a changed vulnerability database (another
@@ -56,6 +57,9 @@ class RunOptions(Struct, frozen=True):
     wait: float = 0.0  # seconds to wait for another run on the same store
     report_dir: Path | None = None
     shard: ShardSpec | None = None  # this job's share of the work (``--shard I/N``)
+    # Other scanners run on each analysed image that has no set of theirs yet (``trivy``,
+    # ``grype``), after imagetrust's own matching, which always runs: verdicts rest on it.
+    engines: tuple[str, ...] = ()
 
     def parameters(self) -> dict[str, Any]:
         """What the run is: a killed run resumes only if asked the same again."""
@@ -66,6 +70,8 @@ class RunOptions(Struct, frozen=True):
         }
         if self.shard is not None:
             parameters["shard"] = str(self.shard)
+        if self.engines:
+            parameters["engines"] = list(self.engines)
         return parameters
 
 
@@ -85,6 +91,8 @@ class RunSummary(Struct):
     queued: list[str] = field(default_factory=list)
     shard: str | None = None  # "I/N" when the run took one shard's share
     elsewhere: int = 0  # targets resolved here but owned by other shards
+    report: str | None = None  # the site's index.html, with --report
+    engine_sets: dict[str, int] = field(default_factory=dict)  # other engines' sets added
 
     @property
     def failed(self) -> int:
@@ -109,6 +117,8 @@ class RunSummary(Struct):
             "queued": self.queued,
             "shard": self.shard,
             "targets_elsewhere": self.elsewhere,
+            "report": self.report,
+            "engine_sets": self.engine_sets,
         }
 
 
@@ -197,16 +207,16 @@ def _locked(
     with store.transaction() as conn:
         finish_run(conn, run_id, status=status, now=ctx.clock.now(), summary=summary.as_dict())
     if options.report_dir is not None:
-        _report(store, options.report_dir, run_id)
+        summary.report = str(_report(ctx, store, options.report_dir))
     return summary
 
 
-def _report(store: Store, folder: Path, run_id: int) -> None:
-    """The report stage writes its output here once it exists (the command line checks)."""
-    from importlib import import_module
+def _report(ctx: PipelineContext, store: Store, folder: Path) -> Path:
+    """The site, from the store as this run left it (the default policy, the run's clock);
+    returns its ``index.html``."""
+    from imagetrust.report import write_report
 
-    report = import_module("imagetrust.report")
-    report.write_report(store, folder, run_id=run_id)
+    return write_report(store, folder, now=ctx.clock.now())[0]
 
 
 def _catalog(
@@ -361,6 +371,9 @@ def _stages(
             engine.analyse(plan.analyse + missing)
         finally:
             engine.close()
+        engine_sets = _other_engines(
+            ctx, store, options, observer, run_id, resolution, counters, failures
+        )
         pulls = session.budget.snapshot()
     return RunSummary(
         run_id=run_id,
@@ -378,4 +391,48 @@ def _stages(
         queued=[work.label for work in engine.queued],
         shard=str(options.shard) if options.shard is not None else None,
         elsewhere=elsewhere,
+        engine_sets=engine_sets,
     )
+
+
+def _other_engines(
+    ctx: PipelineContext,
+    store: Store,
+    options: RunOptions,
+    observer: RunObserver,
+    run_id: int,
+    resolution: Resolution,
+    counters: Counters,
+    failures: list[Failure],
+) -> dict[str, int]:
+    """``--engine trivy|grype``: each analysed image without that engine's set gets one; a
+    tool that fails on an image is that image's failure (recorded, retried next run)."""
+    if not options.engines:
+        return {}
+    from imagetrust.pipeline.engines import run_engines
+    from imagetrust.store.runs import record_item_error
+    from imagetrust.vulndb.engines import EngineName
+
+    added: dict[str, int] = {}
+    for name in options.engines:
+        observer.stage(f"engine {name}", 0, None)
+        count, problems = run_engines(
+            ctx, store, resolution.targets, [EngineName(name)], on_image=observer.image
+        )
+        added[name] = count
+        if problems:
+            now = ctx.clock.now()
+            with store.transaction() as conn:
+                for problem in problems:
+                    record_item_error(
+                        conn,
+                        run_id,
+                        stage="engine",
+                        item=problem.item,
+                        message=problem.reason,
+                        now=now,
+                    )
+            failures.extend(Failure(p.item, p.platform, p.reason) for p in problems)
+            counters.failed += len(problems)
+        observer.stage(f"engine {name}", 1, 1)
+    return added

@@ -338,10 +338,14 @@ vuln_affected = Table(
     Index("ix_vuln_affected_record_pk", "record_pk"),
 )
 
-# --- vulndb: stored findings, one set per (platform manifest digest, analyser, database state)
-# ``db_state`` is the [source, generation] pairs matched against; a database change gives a
-# new set beside the old one. Items are the findings; not-covered items and the SBOM's
-# completeness are on the set, so a set alone says how far its findings can be trusted.
+# --- vulndb: stored findings, one set per (platform manifest digest, analyser, engine,
+# database state). ``db_state`` is the [source, generation] pairs matched against; a database
+# change gives a new set beside the old one. Items are the findings; not-covered items and the
+# SBOM's completeness are on the set, so a set alone says how far its findings can be trusted.
+# ``engine`` is who matched: ``builtin`` (imagetrust), or another scanner whose report was
+# imported (``trivy``, ``grype``: then ``analyser_version`` is that scanner's version, the
+# state what its report says of its database, ``packages`` the inventory it listed, if any,
+# and ``engine_detail`` what else the report said: OS, end of service life, target).
 finding_sets = Table(
     "finding_sets",
     metadata,
@@ -357,7 +361,12 @@ finding_sets = Table(
     Column("not_covered", JSON, nullable=False),
     Column("counts", JSON, nullable=False),
     Column("known_exploited", JSON, nullable=False),
-    UniqueConstraint("digest", "analyser_version", "db_state_key", name="uq_finding_sets_state"),
+    Column("engine", String(32), nullable=False, server_default="builtin"),
+    Column("packages", JSON, nullable=True),
+    Column("engine_detail", JSON, nullable=True),
+    UniqueConstraint(
+        "digest", "analyser_version", "engine", "db_state_key", name="uq_finding_sets_state"
+    ),
     Index("ix_finding_sets_digest", "digest"),
 )
 
@@ -458,6 +467,29 @@ image_observations = Table(
     Column("source", Text, nullable=False),
     Column("observed_at", UtcDateTime(), nullable=False),
     Index("ix_image_observations_digest", "digest"),
+)
+
+# The publisher's SBOM: what the index's SBOM attestation (an in-toto statement with an SPDX
+# predicate, in a BuildKit attestation manifest) lists for one platform image, read once per
+# (platform digest, index digest) and kept beside our own analysis. ``status`` is
+# ``present`` (one row per statement), ``absent`` (the index attests no SBOM for the image)
+# or ``unreadable`` (``reason`` says why): a read that found nothing is kept too, so it is
+# not repeated, and never mistaken for an empty SBOM.
+publisher_sboms = Table(
+    "publisher_sboms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(100), nullable=False),
+    Column("index_digest", String(100), nullable=True),
+    Column("attestation_digest", String(100), nullable=True),
+    Column("statement_digest", String(100), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("predicate_type", String(255), nullable=True),
+    Column("document", JSON, nullable=True),
+    Column("packages", JSON, nullable=True),
+    Column("read_at", UtcDateTime(), nullable=False),
+    Index("ix_publisher_sboms_digest", "digest"),
 )
 
 # --- policy: one verdict per decision (platform manifest digest, as which reference, under

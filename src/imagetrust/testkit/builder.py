@@ -379,9 +379,15 @@ def build_attestation(
             "metadata": {"buildFinishedOn": created, "reproducible": True},
         },
     )
+    return build_attestation_of([(SPDX_PREDICATE, sbom), (SLSA_PROVENANCE_PREDICATE, provenance)])
+
+
+def build_attestation_of(statements: Sequence[tuple[str, bytes]]) -> BuiltImage:
+    """A BuildKit-style attestation manifest holding exactly these in-toto statements
+    (predicate type, statement bytes), each a layer annotated with its predicate type."""
     layers = tuple(
         Blob.of(media.IN_TOTO, data, annotations={media.ANNOTATION_PREDICATE_TYPE: predicate})
-        for data, predicate in ((sbom, SPDX_PREDICATE), (provenance, SLSA_PROVENANCE_PREDICATE))
+        for predicate, data in statements
     )
     config = Blob.of(
         media.OCI_CONFIG,
@@ -405,7 +411,20 @@ def build_attestation(
             }
         ),
     )
-    return BuiltImage(manifest, config, layers, (sbom, provenance), Platform("unknown", "unknown"))
+    data = tuple(data for _, data in statements)
+    return BuiltImage(manifest, config, layers, data, Platform("unknown", "unknown"))
+
+
+def intoto_statement(subject: str, digest: str, predicate_type: str, predicate: Any) -> bytes:
+    """An in-toto statement about the manifest ``digest`` (``sha256:...``), as BuildKit
+    writes them into attestation manifests."""
+    doc = {
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "predicateType": predicate_type,
+        "subject": [{"name": subject, "digest": {"sha256": digest.split(":", 1)[1]}}],
+        "predicate": predicate,
+    }
+    return json.dumps(doc, sort_keys=True).encode()
 
 
 def build_index(
@@ -414,9 +433,12 @@ def build_index(
     subject: str = "pkg:docker/imagetrust/test@latest",
     attestations: bool = True,
     annotations: Mapping[str, str] | None = None,
+    statements: Mapping[str, Sequence[tuple[str, bytes]]] | None = None,
 ) -> BuiltIndex:
     """An index over ``images``, each followed by its attestation manifest, as BuildKit does.
 
+    ``statements`` replaces the default SBOM and provenance statements of an image (by its
+    manifest digest) with these (predicate type, statement bytes).
     Images with Docker media types get a Docker manifest list (which cannot carry
     annotations, hence no attestations there either, as with the classic builder).
     """
@@ -429,7 +451,12 @@ def build_index(
         entries.append(image.descriptor)
         if attestations and not docker:
             platform = str(image.platform).replace("/", "%2F")
-            attestation = build_attestation(image, f"{subject}?platform={platform}")
+            own = (statements or {}).get(image.manifest.digest)
+            attestation = (
+                build_attestation_of(own)
+                if own is not None
+                else build_attestation(image, f"{subject}?platform={platform}")
+            )
             attests.append(attestation)
             entries.append(
                 Descriptor(

@@ -254,7 +254,12 @@ def _update_one(
         url,
         "updated",
         f"{result.records} records ({result.inserted} new, {result.updated} updated, "
-        f"{result.removed} removed, {result.skipped_count} skipped)",
+        f"{result.removed} removed, {result.skipped_count} skipped"
+        + (
+            f", {result.dropped_entries_count} malformed affected entries dropped)"
+            if result.dropped_entries_count
+            else ")"
+        ),
         digest,
         size,
         result.records,

@@ -14,8 +14,10 @@ truncated or damaged zip, a member whose CRC does not match, duplicate or overla
 members, a file that cannot be read or is over the size limit, or an import that holds no
 advisory at all (an empty or cut-short download, ``/etc/hostname``). A malformed record
 inside a sound container is a data fault: it is counted and reported with its file and id,
-and the import goes on. An import that dies (``kill -9``, power loss) leaves rows nobody
-reads; the next import of that source removes them first. Two imports of one source never
+and the import goes on; a malformed ``affected`` entry of an otherwise sound record is
+dropped and reported (``affected[i]``), and the record keeps its other entries. An import
+that dies (``kill -9``, power loss) leaves rows nobody reads; the next import of that source
+removes them first. Two imports of one source never
 interleave: the second waits for a per-source lock (bounded) or fails clearly.
 
 Unchanged records are shared between generations (one ``seen_in`` stamp, no rewrite), a
@@ -50,8 +52,13 @@ from imagetrust.store.database import Store
 from imagetrust.store.locks import exclusive
 from imagetrust.store.schema import vuln_affected, vuln_records, vuln_sources
 from imagetrust.vulndb.errors import VulnDbError
-from imagetrust.vulndb.osv import OsvRecord, OsvRecordError, ecosystem_base, package_key
-from imagetrust.vulndb.osv import parse_record as parse_osv
+from imagetrust.vulndb.osv import (
+    OsvRecord,
+    OsvRecordError,
+    ecosystem_base,
+    package_key,
+    parse_record_keeping,
+)
 from imagetrust.vulndb.secdb import (
     SecdbFile,
     load_document,
@@ -137,12 +144,20 @@ class ImportResult:
     skipped_count: int = 0
     skipped: list[Problem] = field(default_factory=list)
     skipped_reasons: Counter[str] = field(default_factory=Counter)
+    # malformed ``affected`` entries left out of records that were kept (``affected[i]``)
+    dropped_entries_count: int = 0
+    dropped_entries: list[Problem] = field(default_factory=list)
 
     def skip(self, problem: Problem) -> None:
         self.skipped_count += 1
         self.skipped_reasons[_reason_class(problem.reason)] += 1
         if len(self.skipped) < MAX_PROBLEMS_KEPT:
             self.skipped.append(problem)
+
+    def drop_entry(self, problem: Problem) -> None:
+        self.dropped_entries_count += 1
+        if len(self.dropped_entries) < MAX_PROBLEMS_KEPT:
+            self.dropped_entries.append(problem)
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -156,6 +171,7 @@ class ImportResult:
             "not_affected": self.not_affected,
             "filtered": self.filtered,
             "skipped": self.skipped_count,
+            "dropped_entries": self.dropped_entries_count,
             "per_ecosystem": dict(sorted(self.per_ecosystem.items())),
             "without_packages": self.without_packages,
         }
@@ -173,6 +189,7 @@ class ImportResult:
             "counts": self.counts(),
             "skipped_reasons": dict(sorted(self.skipped_reasons.items())),
             "skipped": [p.to_json() for p in self.skipped],
+            "dropped_entries": [p.to_json() for p in self.dropped_entries],
         }
 
 
@@ -844,9 +861,12 @@ def _dispatch(
     documents = document if isinstance(document, list) else [document]
     for item in documents:
         try:
-            record = parse_osv(item)
+            record, dropped = parse_record_keeping(item)
         except OsvRecordError as exc:
             result.skip(Problem(label, exc.record_id, f"invalid OSV: {exc.message}"))
             continue
+        for entry in dropped:  # the record is kept with its valid entries
+            reason = f"affected[{entry.index}] dropped: {entry.reason}"
+            result.drop_entry(Problem(label, record.id, reason))
         formats.add("osv")
         writer.add(record)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -174,8 +175,28 @@ def _cap(value: str | None, limit: int) -> str | None:
     return value[: limit - len(TRUNCATED)] + TRUNCATED
 
 
+@dataclass(frozen=True)
+class DroppedEntry:
+    """An ``affected`` entry left out of an otherwise valid record, and why."""
+
+    index: int  # its position in the record's ``affected`` list, as published
+    reason: str
+
+
 def parse_record(data: object) -> OsvRecord:
     """Validate one decoded JSON value as an OSV record, or raise ``OsvRecordError``."""
+    return parse_record_keeping(data)[0]
+
+
+def parse_record_keeping(data: object) -> tuple[OsvRecord, list[DroppedEntry]]:
+    """The record and the ``affected`` entries dropped from it, or ``OsvRecordError``.
+
+    One malformed entry says nothing about its siblings: Photon's PHSA-2024-3.0-0715 has
+    a ``ranges`` object where a list belongs in one of three entries for the same
+    package. Rejecting the record would lose the two valid entries (and the advisory), so
+    the malformed entries are dropped and named, and the rest is kept. A record whose
+    every entry is malformed, or with any fault outside ``affected``, is rejected whole.
+    """
     record_id = None
     if isinstance(data, dict):
         raw_id = data.get("id")
@@ -191,13 +212,41 @@ def parse_record(data: object) -> OsvRecord:
             record_id=record_id,
         )
     try:
-        return OsvRecord.model_validate(data)
+        return OsvRecord.model_validate(data), []
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise OsvRecordError(f"{where}: {first['msg']}", record_id=record_id) from None
+        errors = exc.errors()
     except (ValueError, TypeError) as exc:  # a validator's own message
         raise OsvRecordError(str(exc), record_id=record_id) from None
+    dropped = _bad_entries(errors, affected)
+    if dropped is None or not isinstance(affected, list) or len(dropped) == len(affected):
+        raise OsvRecordError(_where(errors[0]), record_id=record_id)
+    bad = {entry.index for entry in dropped}
+    kept = [entry for index, entry in enumerate(affected) if index not in bad]
+    try:
+        return OsvRecord.model_validate({**data, "affected": kept}), dropped
+    except ValidationError as exc:  # not expected: the other entries validated on their own
+        raise OsvRecordError(_where(exc.errors()[0]), record_id=record_id) from None
+    except (ValueError, TypeError) as exc:
+        raise OsvRecordError(str(exc), record_id=record_id) from None
+
+
+def _where(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}"
+
+
+def _bad_entries(errors: list[Any], affected: object) -> list[DroppedEntry] | None:
+    """The malformed ``affected`` entries, when every error lies inside one; else None."""
+    if not isinstance(affected, list):
+        return None
+    reasons: dict[int, str] = {}
+    for error in errors:
+        loc = error["loc"]
+        if len(loc) < 2 or loc[0] != "affected" or not isinstance(loc[1], int):
+            return None
+        inner = ".".join(str(part) for part in loc[2:]) or "entry"
+        reasons.setdefault(loc[1], f"{inner}: {error['msg']}")
+    return [DroppedEntry(index, reason) for index, reason in sorted(reasons.items())]
 
 
 def ecosystem_base(ecosystem: str) -> str:

@@ -12,6 +12,7 @@ so all its queries see the same generations even if an import switches meanwhile
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,12 +59,21 @@ class AffectedEntry:
 
 
 def affected_records(
-    conn: Connection, ecosystem: str, package_name: str, *, include_withdrawn: bool = False
+    conn: Connection,
+    ecosystem: str | Sequence[str],
+    package_name: str,
+    *,
+    include_withdrawn: bool = False,
 ) -> list[AffectedEntry]:
-    """Entries for exactly this ecosystem (``Debian:12``, ``Alpine:v3.19``) and package.
+    """Entries for exactly this ecosystem (``Debian:12``, ``Alpine:v3.19``) and package, or
+    for any of several ecosystems (one query through the index: ``ecosystem IN (...)``).
 
     Withdrawn records are left out unless asked for: a withdrawn advisory is no finding.
     """
+    ecosystems = [ecosystem] if isinstance(ecosystem, str) else list(ecosystem)
+    if not ecosystems:
+        return []
+    keys = sorted({package_key(e, package_name) for e in ecosystems})
     query = (
         select(
             vuln_records.c.record_id,
@@ -92,8 +102,8 @@ def affected_records(
             )
         )
         .where(
-            vuln_affected.c.ecosystem == ecosystem,
-            vuln_affected.c.package == package_key(ecosystem, package_name),
+            vuln_affected.c.ecosystem.in_(ecosystems),
+            vuln_affected.c.package.in_(keys),
             live(),
         )
         .order_by(vuln_records.c.record_id, vuln_sources.c.name, vuln_affected.c.id)
@@ -120,6 +130,23 @@ def ecosystem_has_records(conn: Connection, ecosystem: str) -> bool:
         .limit(1)
     )
     return conn.execute(query).first() is not None
+
+
+def live_ecosystems(conn: Connection) -> frozenset[str]:
+    """Every ecosystem with release the live sources hold (``Red Hat:enterprise_linux:9::
+    appstream``), from each source's import counts: one small table, not the index.
+
+    Matching needs it for sources that file one release under many ecosystems (a Red Hat
+    repository, a SUSE module): which of them exist is only known from the data.
+    """
+    found: set[str] = set()
+    for (counts,) in conn.execute(
+        select(vuln_sources.c.counts).where(vuln_sources.c.generation > 0)
+    ):
+        per_ecosystem = counts.get("per_ecosystem") if isinstance(counts, dict) else None
+        if isinstance(per_ecosystem, dict):
+            found.update(str(name) for name in per_ecosystem)
+    return frozenset(found)
 
 
 @dataclass(frozen=True)

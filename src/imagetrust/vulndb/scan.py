@@ -102,6 +102,7 @@ class Finding:
 
 
 Lookup = Callable[[str, str], "Sequence[AffectedEntry]"]
+LookupMany = Callable[["Sequence[str]", str], "Sequence[AffectedEntry]"]
 CompareFor = Callable[[str], Callable[[str, str], int]]
 
 
@@ -174,7 +175,7 @@ def _match_one(
             package, target.reason, target.detail, ecosystem=target.ecosystem
         )
         return None, [item]
-    if not advisories.covers(target.ecosystem):
+    if not advisories.covers(target):
         detail = f"no advisories for {target.ecosystem} in the vulnerability database"
         reason = NotCoveredReason.NO_ADVISORY_SOURCE
         return None, [NotCovered.for_package(package, reason, detail, ecosystem=target.ecosystem)]
@@ -243,6 +244,9 @@ class AdvisoryLookup:
     says so in ``severity.source``. ``has_ecosystem`` tells whether the database holds any
     record of an ecosystem at all: without one, an empty answer would look clean (None:
     every ecosystem counts as present, for lookups that are not a database).
+    ``catalogue`` lists the ecosystems the database holds, for targets with ``streams``
+    (None: such a target is asked under its own ``ecosystem`` only); ``lookup_many`` asks
+    several ecosystems in one query.
     """
 
     def __init__(
@@ -251,24 +255,56 @@ class AdvisoryLookup:
         compare_for: CompareFor,
         by_id: Callable[[str], list[dict[str, Any]]] | None = None,
         has_ecosystem: Callable[[str], bool] | None = None,
+        catalogue: Callable[[], Iterable[str]] | None = None,
+        lookup_many: LookupMany | None = None,
     ) -> None:
         self.lookup = lookup
         self.compare_for = compare_for
         self.by_id = by_id
         self.has_ecosystem = has_ecosystem
-        self._entries: dict[tuple[str, str], Sequence[AffectedEntry]] = {}
-        self._assessed: dict[tuple[str, str, str], tuple[list[Assessment], list[Unreadable]]] = {}
+        self.catalogue = catalogue
+        self.lookup_many = lookup_many
+        self._entries: dict[tuple[tuple[str, ...], str], Sequence[AffectedEntry]] = {}
+        self._assessed: dict[
+            tuple[tuple[str, ...], str, str], tuple[list[Assessment], list[Unreadable]]
+        ] = {}
         self._alias_severity: dict[str, SeverityInfo] = {}
         self._ecosystems: dict[str, bool] = {}
         self._versions: dict[tuple[str, str], str | None] = {}
+        self._known: frozenset[str] | None = None
+        self._streams: dict[tuple[str, str], tuple[str, ...]] = {}
 
-    def covers(self, ecosystem: str) -> bool:
+    def ecosystems(self, target: MatchTarget) -> tuple[str, ...]:
+        """The ecosystems to ask for ``target``: its own, or those ``streams`` matches."""
+        if target.streams is None or self.catalogue is None:
+            return (target.ecosystem,)
+        memo = (target.ecosystem, target.streams.pattern)
+        found = self._streams.get(memo)
+        if found is None:
+            if self._known is None:
+                self._known = frozenset(self.catalogue())
+            pattern = target.streams
+            found = tuple(sorted(e for e in self._known if pattern.fullmatch(e)))
+            self._streams[memo] = found
+        return found
+
+    def covers(self, target: MatchTarget) -> bool:
+        if target.streams is not None and self.catalogue is not None:
+            return bool(self.ecosystems(target))  # the catalogue lists live ecosystems only
         if self.has_ecosystem is None:
             return True
+        ecosystem = target.ecosystem
         known = self._ecosystems.get(ecosystem)
         if known is None:
             known = self._ecosystems[ecosystem] = self.has_ecosystem(ecosystem)
         return known
+
+    def _lookup(self, ecosystems: tuple[str, ...], name: str) -> Sequence[AffectedEntry]:
+        if len(ecosystems) == 1:
+            return self.lookup(ecosystems[0], name)
+        if self.lookup_many is not None:
+            return self.lookup_many(ecosystems, name)
+        return [entry for ecosystem in ecosystems for entry in self.lookup(ecosystem, name)]
 
     def version_problem(self, target: MatchTarget) -> str | None:
         """Why ``target.version`` has no place in its ecosystem's order, or None."""
@@ -284,16 +320,17 @@ class AdvisoryLookup:
         return self._versions[memo]
 
     def assess(self, target: MatchTarget) -> tuple[list[Assessment], list[Unreadable]]:
-        memo = (target.ecosystem, target.name, target.version)
+        ecosystems = self.ecosystems(target)
+        memo = (ecosystems, target.name, target.version)
         found = self._assessed.get(memo)
         if found is not None:
             return found
         if "\x00" in target.name:  # no database stores it, and PostgreSQL refuses to look
             raise ValueError("the package name holds a NUL character")
-        entries = self._entries.get((target.ecosystem, target.name))
+        entries = self._entries.get((ecosystems, target.name))
         if entries is None:
-            entries = self._entries[(target.ecosystem, target.name)] = self.lookup(
-                target.ecosystem, target.name
+            entries = self._entries[(ecosystems, target.name)] = self._lookup(
+                ecosystems, target.name
             )
         assessments: list[Assessment] = []
         unreadable: list[Unreadable] = []
@@ -365,7 +402,12 @@ def _assess(
 def store_advisories(conn: Connection) -> AdvisoryLookup:
     """Advisories in the store: the (ecosystem, package) index, records by id, and which
     ecosystems the live sources hold."""
-    from imagetrust.vulndb.query import affected_records, ecosystem_has_records, records_by_id
+    from imagetrust.vulndb.query import (
+        affected_records,
+        ecosystem_has_records,
+        live_ecosystems,
+        records_by_id,
+    )
     from imagetrust.vulndb.versions import comparator
 
     return AdvisoryLookup(
@@ -373,6 +415,8 @@ def store_advisories(conn: Connection) -> AdvisoryLookup:
         comparator,
         lambda ident: records_by_id(conn, ident),
         lambda ecosystem: ecosystem_has_records(conn, ecosystem),
+        catalogue=lambda: live_ecosystems(conn),
+        lookup_many=lambda ecosystems, name: affected_records(conn, ecosystems, name),
     )
 
 

@@ -33,12 +33,17 @@ def databases(sources: Sequence[SourceStatus]) -> list[dict[str, Any]]:
 
 
 def image_document(
-    scan: ImageScan, shown: Sequence[Finding], dbs: list[dict[str, Any]], eol: Any = None
+    scan: ImageScan,
+    shown: Sequence[Finding],
+    dbs: list[dict[str, Any]],
+    eol: Any = None,
+    engine: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One image's scan: the image, its coverage, packages, findings, what was not covered.
 
     ``eol`` is the evaluation's end-of-life evidence of the OS (its ``eol_date`` and
-    ``status``), when the caller has it; without it the status says ``unknown``.
+    ``status``), when the caller has it; without it the status says ``unknown``. ``engine``
+    says who matched, when it was another scanner (its report's details); else ``builtin``.
     """
     from imagetrust.vulndb.scan import counts
 
@@ -72,6 +77,7 @@ def image_document(
         "complete": sbom.complete,
         "incomplete": list(sbom.incomplete),
         "databases": dbs,
+        "engine": engine if engine is not None else {"name": "builtin"},
     }
 
 

@@ -199,7 +199,7 @@ SUMMARY_SCRIPT = """\
 
 REPORT_SCRIPT = """\
 imagetrust report --out site
-imagetrust report --format md >> "$GITHUB_STEP_SUMMARY"
+imagetrust report --format md --out - >> "$GITHUB_STEP_SUMMARY"
 """
 
 ISSUE_SCRIPT = """\

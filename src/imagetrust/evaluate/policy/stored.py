@@ -96,15 +96,29 @@ def decision_history(
     return found
 
 
+def reference_key(reference: str) -> str:
+    """What makes two evaluations the same image over time: the reference, except that a
+    tag pinned to a digest (``docker.io/library/debian:12@sha256:...``, as ``run`` reads
+    each image) is still that tag. When the tag moves, its new digest's evaluation replaces
+    the old one's as current, so the old digest is history (allowlists, verdicts, diffs)."""
+    if reference.startswith(("oci-layout:", "docker-archive:")):
+        return reference
+    name, at, _ = reference.partition("@")
+    if at and ":" in name.rsplit("/", 1)[-1]:
+        return name
+    return reference
+
+
 def current_evidence(conn: Connection) -> list[Evidence]:
-    """The newest evidence of each (reference, platform), ordered by reference."""
+    """The newest evidence of each (reference, platform), ordered by reference; references
+    compared by ``reference_key``."""
     e = image_evidence
     rows = conn.execute(
         select(e.c.id, e.c.reference, e.c.platform).order_by(e.c.evaluated_at.desc(), e.c.id.desc())
     )
     newest: dict[tuple[str, str], int] = {}
     for row in rows:
-        newest.setdefault((row.reference, row.platform), row.id)
+        newest.setdefault((reference_key(row.reference), row.platform), row.id)
     return _documents(conn, [newest[key] for key in sorted(newest)])
 
 

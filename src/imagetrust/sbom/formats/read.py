@@ -144,6 +144,12 @@ def _package(
 _DISTRO = {PackageType.DEB, PackageType.APK, PackageType.RPM}
 
 
+def package_from_purl(purl_text: str, *, version: object = None) -> Package | None:
+    """A package from a purl another tool wrote (and its own version field, if any); None
+    for a purl of a type imagetrust does not read."""
+    return _package(purl_text, version=version)
+
+
 def _os_from_purls(purls: list[str]) -> OsRelease | None:
     from packageurl import PackageURL
 

@@ -38,7 +38,7 @@ BUNDLE_FORMAT = "imagetrust-bundle"
 # Bumped whenever a reader of the previous version would misread a bundle of this one: a
 # kind changes its fields or its meaning. Adding a kind bumps it too (older readers refuse
 # kinds they do not know rather than drop them).
-BUNDLE_SCHEMA_VERSION = 2  # 2: finding sets and verdicts
+BUNDLE_SCHEMA_VERSION = 3  # 2: finding sets and verdicts; 3: engines, publisher SBOMs
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 64 << 20
 SBOM_PREFIX = "sboms/"

@@ -46,6 +46,7 @@ from imagetrust.store.schema import (
     image_results,
     image_sboms,
     image_verdicts,
+    publisher_sboms,
     repositories,
     repository_snapshots,
     repository_states,
@@ -1052,6 +1053,9 @@ class FindingSetRecord(Struct, frozen=True, forbid_unknown_fields=True):
     counts: dict[str, Any]
     known_exploited: list[Any]
     items: list[dict[str, Any]]  # the findings (``Finding.as_dict``)
+    engine: Annotated[str, Meta(max_length=32)]  # builtin, or the scanner whose report it is
+    packages: list[Any] | None  # another engine's inventory, when it listed one
+    engine_detail: dict[str, Any] | None
 
 
 _SET_ITEM_COLUMNS = (
@@ -1075,8 +1079,9 @@ def export_finding_sets(conn: Connection, scope: ExportScope) -> Iterator[Findin
 def merge_finding_sets(
     conn: Connection, records: Iterator[FindingSetRecord], ctx: MergeContext
 ) -> None:
-    """One set per (digest, analyser, database state), as ``scan`` and ``run`` keep them:
-    the later matching wins (the greater content on a tie), its items with it."""
+    """One set per (digest, analyser, engine, database state), as ``scan``, ``run`` and
+    ``import`` keep them: the later matching wins (the greater content on a tie), its items
+    with it."""
     counts = ctx.count("finding-sets")
     f, i = finding_sets, finding_set_items
     for record in records:
@@ -1087,6 +1092,7 @@ def merge_finding_sets(
             select(f).where(
                 f.c.digest == record.digest,
                 f.c.analyser_version == record.analyser_version,
+                f.c.engine == record.engine,
                 f.c.db_state_key == record.db_state_key,
             )
         ).first()
@@ -1130,7 +1136,67 @@ def _finding_set_records(conn: Connection, rows: Iterable[Any]) -> Iterator[Find
             dict(row.counts),
             list(row.known_exploited),
             items,
+            row.engine,
+            list(row.packages) if row.packages is not None else None,
+            dict(row.engine_detail) if row.engine_detail is not None else None,
         )
+
+
+class PublisherSbomRecord(Struct, frozen=True, forbid_unknown_fields=True):
+    digest: Digest
+    index_digest: Digest | None
+    attestation_digest: Digest | None
+    statement_digest: Digest | None
+    status: Word
+    reason: Text | None
+    predicate_type: Name | None
+    document: dict[str, Any] | None
+    packages: list[Any] | None
+    read_at: Aware
+
+
+def export_publisher_sboms(conn: Connection, scope: ExportScope) -> Iterator[PublisherSbomRecord]:
+    p = publisher_sboms
+    for row in _rows(conn, select(p).where(_since(p.c.read_at, scope)).order_by(p.c.id)):
+        yield _publisher_record(row)
+
+
+def _publisher_record(row: Any) -> PublisherSbomRecord:
+    return PublisherSbomRecord(
+        **{n: getattr(row, n) for n in PublisherSbomRecord.__struct_fields__}
+    )
+
+
+def merge_publisher_sboms(
+    conn: Connection, records: Iterator[PublisherSbomRecord], ctx: MergeContext
+) -> None:
+    """One row per (digest, index digest, statement) read: what an immutable index attests
+    never changes, so the later read wins (the greater content on a tie)."""
+    counts = ctx.count("publisher-sboms")
+    p = publisher_sboms
+    for record in records:
+        index = (
+            p.c.index_digest.is_(None)
+            if record.index_digest is None
+            else p.c.index_digest == record.index_digest
+        )
+        statement = (
+            p.c.statement_digest.is_(None)
+            if record.statement_digest is None
+            else p.c.statement_digest == record.statement_digest
+        )
+        row = conn.execute(select(p).where(p.c.digest == record.digest, index, statement)).first()
+        if row is not None:
+            theirs = _publisher_record(row)
+            if not _newer((record.read_at, canonical(record)), (theirs.read_at, canonical(theirs))):
+                counts.unchanged += 1
+                continue
+            conn.execute(delete(p).where(p.c.id == row.id))
+        conn.execute(insert(p).values(**msgspec.structs.asdict(record)))
+        if row is None:
+            counts.added += 1
+        else:
+            counts.updated += 1
 
 
 class VerdictRecord(Struct, frozen=True, forbid_unknown_fields=True):
@@ -1187,6 +1253,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("evidence", EvidenceRecord, export_evidence, merge_evidence),
     Kind("observations", ObservationRecord, export_observations, merge_observations),
     Kind("finding-sets", FindingSetRecord, export_finding_sets, merge_finding_sets),
+    Kind("publisher-sboms", PublisherSbomRecord, export_publisher_sboms, merge_publisher_sboms),
     Kind("verdicts", VerdictRecord, export_verdicts, merge_verdicts),
 )
 KIND_NAMES = tuple(kind.name for kind in KINDS)

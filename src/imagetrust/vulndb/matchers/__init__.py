@@ -1,7 +1,7 @@
 """Matchers: which advisories speak about a package, one module per type or distribution.
 
 The registry picks a package's matcher by its type and, for OS packages, by the image's
-distribution (os-release ``ID``); adding a source (Red Hat, SUSE, Photon, crates.io) is one
+distribution (os-release ``ID``); adding a source (openEuler, Mageia, crates.io) is one
 module with a ``PackageMatcher`` and one line in ``DEFAULT_MATCHERS``. Every package gets
 an answer: a ``MatchTarget``, or ``Uncovered`` with the reason (no matcher for its type or
 distribution is "no advisory source").
@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from imagetrust.sbom.models import OsRelease, Package, PackageType
 from imagetrust.vulndb.matchers.alpine import AlpineMatcher
+from imagetrust.vulndb.matchers.azurelinux import AzureLinuxMatcher
 from imagetrust.vulndb.matchers.base import (
     MatchTarget,
     NotCoveredReason,
@@ -23,8 +24,11 @@ from imagetrust.vulndb.matchers.debian import DebianMatcher
 from imagetrust.vulndb.matchers.golang import GoMatcher
 from imagetrust.vulndb.matchers.java import JavaMatcher
 from imagetrust.vulndb.matchers.npm import NpmMatcher
+from imagetrust.vulndb.matchers.photon import PhotonMatcher
 from imagetrust.vulndb.matchers.python import PythonMatcher
+from imagetrust.vulndb.matchers.redhat import RedHatMatcher
 from imagetrust.vulndb.matchers.rhel_rebuilds import RhelRebuildMatcher
+from imagetrust.vulndb.matchers.suse import OpenSuseMatcher, SuseMatcher
 from imagetrust.vulndb.matchers.ubuntu import UbuntuMatcher
 from imagetrust.vulndb.matchers.wolfi import WolfiMatcher
 
@@ -88,6 +92,11 @@ DEFAULT_MATCHERS: tuple[PackageMatcher, ...] = (
     AlpineMatcher(),
     WolfiMatcher(),
     RhelRebuildMatcher(),
+    RedHatMatcher(),
+    SuseMatcher(),
+    OpenSuseMatcher(),
+    PhotonMatcher(),
+    AzureLinuxMatcher(),
     PythonMatcher(),
     NpmMatcher(),
     GoMatcher(),

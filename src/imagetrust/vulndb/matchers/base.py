@@ -12,6 +12,7 @@ imagetrust reads is OSV-shaped and evaluated the same way.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,12 +36,20 @@ class NotCoveredReason(StrEnum):
 
 @dataclass(frozen=True)
 class MatchTarget:
-    """Where to look a package up: OSV ecosystem (with release), name and version to compare."""
+    """Where to look a package up: OSV ecosystem (with release), name and version to compare.
+
+    Some sources file one release under many ecosystems: Red Hat one per product stream
+    and repository (``Red Hat:enterprise_linux:9::appstream``, ``...::baseos``), SUSE one
+    per product and module. Which of them exist is known only from the data, so such a
+    target carries ``streams``: every ecosystem of the database the pattern matches whole
+    is asked, and ``ecosystem`` names the release (``Red Hat:enterprise_linux:9``).
+    """
 
     ecosystem: str  # e.g. "Debian:12", "Alpine:v3.19", "PyPI"
     base: str  # the ecosystem without the release, which selects the version order
     name: str  # the name advisories use (the source package for distributions)
     version: str  # the version advisories compare (the source version for distributions)
+    streams: re.Pattern[str] | None = None  # more ecosystems of the release, see above
 
 
 @dataclass(frozen=True)
@@ -83,9 +92,17 @@ class DistroMatcher(PackageMatcher):
     version (dpkg ``Source:``, apk origin, source RPM) are what their advisories name.
     """
 
+    #: Advisories name the source package (Debian, Alpine, SUSE); False: the binary package
+    #: itself, with its own version (Red Hat lists every binary rpm of an update).
+    by_source: ClassVar[bool] = True
+
     @abstractmethod
     def ecosystem(self, os_release: OsRelease) -> tuple[str, str] | Uncovered:
         """(ecosystem with release, base ecosystem), or why this release has no source."""
+
+    def streams(self, os_release: OsRelease) -> re.Pattern[str] | None:
+        """More ecosystems this release's advisories are filed under (see ``MatchTarget``)."""
+        return None
 
     def target(self, package: Package, os_release: OsRelease | None) -> MatchTarget | Uncovered:
         missing = no_version(package)
@@ -97,12 +114,12 @@ class DistroMatcher(PackageMatcher):
         if isinstance(place, Uncovered):
             return place
         ecosystem, base = place
-        return MatchTarget(
-            ecosystem=ecosystem,
-            base=base,
-            name=package.source_name or package.name,
-            version=package.source_version or package.version,
-        )
+        if self.by_source:
+            name = package.source_name or package.name
+            version = package.source_version or package.version
+        else:
+            name, version = package.name, package.version
+        return MatchTarget(ecosystem, base, name, version, self.streams(os_release))
 
 
 def release_missing(os_release: OsRelease, what: str) -> Uncovered:

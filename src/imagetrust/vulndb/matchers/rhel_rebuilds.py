@@ -1,7 +1,8 @@
 """Rocky Linux and AlmaLinux: their own OSV records, per major release (``AlmaLinux:9``).
 
-Red Hat Enterprise Linux itself publishes no OSV; its images stay not covered until a
-matcher for its own advisory format exists (one more module beside this one).
+Red Hat Enterprise Linux's own records name product streams instead (``redhat.py``);
+Oracle Linux, Amazon Linux and CentOS publish no OSV, so their rpm packages are not
+covered ("no advisory source").
 """
 
 from __future__ import annotations
