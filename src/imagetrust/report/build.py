@@ -33,9 +33,11 @@ from imagetrust.evaluate.policy.check import PolicyCheck
 from imagetrust.evaluate.policy.model import Decision, Policy, ReasonKind, Verdict
 from imagetrust.evaluate.policy.rollup import RepositoryVerdict, TagVerdict
 from imagetrust.evaluate.policy.vex import VexSet
+from imagetrust.evaluate.recommend.model import Recommendation
 from imagetrust.report import history
 from imagetrust.report.model import (
     NOT_EVALUATED,
+    AlternativeRow,
     DatabaseSource,
     EolRow,
     Fact,
@@ -51,6 +53,7 @@ from imagetrust.report.model import (
     Point,
     PullFigures,
     Reason,
+    RecommendationView,
     Report,
     RepositoryRow,
     SbomFiles,
@@ -97,6 +100,7 @@ def build_report(
     before ``now``)."""
     from imagetrust.catalog.snapshots import latest_snapshot, pull_deltas, snapshot_entries
     from imagetrust.evaluate.policy.check import check_store
+    from imagetrust.evaluate.recommend.build import by_name, recommend
     from imagetrust.evaluate.review import build_review
 
     since = since if since is not None else now - DEFAULT_PULLS_WINDOW
@@ -122,6 +126,12 @@ def build_report(
         tags_of={},
         state=db_state(live_generations(conn)),
         now=now,
+        recommendations=by_name(recommend(conn, check, now=now)),
+        pages_by_name={
+            (tag.name, d.platform): pages_of[(d.reference, d.platform)]
+            for tag in check.tags
+            for d in tag.decisions
+        },
     )
     for tag in check.tags:
         context.tags_of.setdefault(tag.image, []).append(tag)
@@ -338,6 +348,8 @@ class _PageContext(NamedTuple):
     tags_of: dict[str, list[TagVerdict]]
     state: tuple[tuple[str, int], ...]
     now: datetime
+    recommendations: dict[tuple[str, str | None], Recommendation]
+    pages_by_name: dict[tuple[str, str], str]  # (repository:tag, platform) -> its page
 
 
 def _image_page(
@@ -431,9 +443,48 @@ def _image_page(
             fixable_history=past.fixable,
             fix_times=tuple(sorted(past.fix_times, key=lambda t: (t.fixed is not None, -t.days))),
             fix_summary=history.summarise(past.fix_times),
+            recommendation=_recommendation(decision, tag, context),
         ),
         sbom,
         past,
+    )
+
+
+def _recommendation(
+    decision: Decision, tag: TagVerdict, context: _PageContext
+) -> RecommendationView | None:
+    """The tag's recommendation as this platform's page shows it (links to the pages the
+    report has of each alternative, on this platform where it has one)."""
+    found = context.recommendations.get((tag.image, tag.tag))
+    if found is None:
+        return None
+    pages = context.pages_by_name
+    rows = []
+    for alternative in found.alternatives:
+        gains = next((g for g in alternative.gains if g.platform == decision.platform), None)
+        page = pages.get((alternative.name, decision.platform))
+        if page is None:
+            page = next((p for (n, _), p in pages.items() if n == alternative.name), None)
+        rows.append(
+            AlternativeRow(
+                name=alternative.name,
+                kind=alternative.kind,
+                verdict=alternative.verdict,
+                grade=alternative.grade,
+                score=alternative.score,
+                digest=alternative.digest,
+                changes=gains.summary() if gains is not None else "not on this platform",
+                gains=gains.as_dict() if gains is not None else None,
+                note=alternative.note,
+                page=page,
+            )
+        )
+    return RecommendationView(
+        alternatives=tuple(rows),
+        not_assessed=tuple(
+            n.name if n.reason == "not yet assessed" else n.line() for n in found.not_assessed
+        ),
+        reason=found.reason,
     )
 
 
