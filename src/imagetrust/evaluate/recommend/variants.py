@@ -194,15 +194,18 @@ class VariantMatch(Struct, frozen=True):
     same_line: bool  # the same major version (or the current tag has no version)
     exact_release: bool  # every release of the variant is the current one
 
-    def order(self, current: ParsedTag) -> tuple[int, int, tuple[int, ...], int]:
-        """Same major line first, exact releases first, then the nearest version (for a tag
-        that floats over its line, ``3-alpine`` or ``alpine``, the newest: it is already
-        the newest of the line, so the nearest older one would be a step back)."""
+    def order(self, current: ParsedTag) -> tuple[int, int, int, tuple[int, ...], int]:
+        """Same major line first, then the nearest newer line; within a line, the exact
+        release of the variant first, then the nearest version. A tag that floats (over its
+        line, ``3-alpine``; over every line, ``alpine``) takes the newest first: it is
+        already the newest, so the nearest older one would be a step back."""
         version = self.candidate.version or ()
         floating = current.version is None or len(current.version) < 2
         precision = len(current.version) if current.version is not None else 2
+        major = version[0] if version else 0
         return (
             0 if self.same_line else 1,
+            -major if current.version is None else major,
             0 if self.exact_release else 1,
             tuple(-n for n in version) if floating else version,
             abs(len(version) - precision),
