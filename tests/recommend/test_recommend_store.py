@@ -15,6 +15,7 @@ two images, not against the recommender's own arithmetic.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,12 @@ import pytest
 
 from imagetrust.cli.main import main
 from imagetrust.demo import DATA
+from imagetrust.pipeline.plan import recommended_candidates
+from imagetrust.store.database import Store
 from imagetrust.testkit.builder import ImageSpec, Layer, build_image, write_oci_layout
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+NOW = datetime(2026, 8, 22, tzinfo=UTC)
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
 IMAGES = {
     "a": ("alpine", "postgres:16.15"),
@@ -74,7 +78,7 @@ def world(tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]) ->
         code, out, err = call(capsys, *base, "evaluate", ref, "--as", name, "--format", "json")
         assert code == 0, err
         (evidence[name],) = json.loads(out)["images"]
-    return {"base": base, "scans": scans, "sboms": sboms, "evidence": evidence}
+    return {"base": base, "scans": scans, "sboms": sboms, "evidence": evidence, "url": store_url}
 
 
 def as_json(world: dict[str, Any], capsys: pytest.CaptureFixture[str], *args: str) -> Any:
@@ -147,6 +151,11 @@ def test_a_deprecated_image_gets_the_replacements_its_notice_names(
         ("ibm-semeru-runtimes", "not yet assessed"),
         ("ibmjava", "not yet assessed"),
     ]
+    # and what `run` downloads first: any tag of those (no tag of their variant is known)
+    with Store.open(world["url"]) as store, store.read() as conn:
+        wanted = recommended_candidates(conn, NOW)
+    assert {("amazoncorretto", "*"), ("ibm-semeru-runtimes", "*"), ("ibmjava", "*")} <= wanted
+    assert not {name for name, _ in wanted} & {"postgres", "eclipse-temurin", "openjdk"}
 
 
 def test_every_surface_shows_the_recommendation(
