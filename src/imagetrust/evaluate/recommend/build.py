@@ -249,13 +249,17 @@ class Recommender:
         pending: list[NotAssessed] = []
         for position, item in enumerate(named):
             if not item.official or item.name not in self.catalog:
+                why = (
+                    "not in the catalog snapshot"
+                    if item.official
+                    else "not an official image (another namespace)"
+                )
                 pending.append(
                     NotAssessed(
                         item.name,
                         item.tag,
                         KIND_REPLACEMENT,
-                        "named by the deprecation notice; not an official image in the "
-                        "catalog, not assessed",
+                        f"named by the deprecation notice; {why}: not assessed",
                     )
                 )
                 continue

@@ -209,7 +209,10 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def _megabytes(size: int, *, signed: bool = False) -> str:
-    text = f"{abs(size) / 1_000_000:.1f} MB"
+    magnitude = abs(size)
+    text = (
+        f"{magnitude / 1_000_000:.1f} MB" if magnitude >= 100_000 else f"{magnitude / 1000:.1f} kB"
+    )
     if signed:
         return ("+" if size > 0 else "-" if size < 0 else "±") + text
     return text
