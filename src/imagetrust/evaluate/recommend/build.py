@@ -134,6 +134,8 @@ class Recommender:
         self._tag_digests: dict[str, dict[str, str]] = {}
         self._findings: dict[str, list[FindingRef] | None] = {}
         self._sizes: dict[str, int | None] = {}
+        self._vocabulary: dict[str, frozenset[str]] = {}
+        self._pool: dict[str, list[ParsedTag]] = {}
 
     # --- what the store says -------------------------------------------------------------
 
@@ -166,13 +168,26 @@ class Recommender:
 
     # --- the recommendation --------------------------------------------------------------
 
+    def vocabulary(self, image: str) -> frozenset[str]:
+        """The repository's variant words, from its supported and its judged tags."""
+        if image not in self._vocabulary:
+            judged = [t.tag for t in self.by_image.get(image, ()) if t.tag]
+            self._vocabulary[image] = variant_words([*self.supported(image), *judged])
+        return self._vocabulary[image]
+
+    def parsed_pool(self, image: str) -> list[ParsedTag]:
+        """The repository's supported tags, read once."""
+        if image not in self._pool:
+            words = self.vocabulary(image)
+            self._pool[image] = [parse_tag(tag, words) for tag in self.supported(image)]
+        return self._pool[image]
+
+    def parsed(self, image: str, tag: str | None) -> ParsedTag:
+        return parse_tag(tag or "latest", self.vocabulary(image))
+
     def recommend(self, current: TagVerdict) -> Recommendation:
-        pool = self.supported(current.image)
-        vocabulary = variant_words(
-            [*pool, *(t.tag for t in self.by_image.get(current.image, ()) if t.tag)]
-        )
-        parsed = parse_tag(current.tag or "latest", vocabulary)
-        same, same_pending, had_candidates = self._same_variant(current, parsed, pool, vocabulary)
+        parsed = self.parsed(current.image, current.tag)
+        same, same_pending, had_candidates = self._same_variant(current, parsed)
         replaced, replaced_pending, named = self._replacements(current, parsed)
         entry = self.catalog.get(current.image)
         deprecated = entry is not None and entry.state.value != "active"
@@ -209,13 +224,9 @@ class Recommender:
         )
 
     def _same_variant(
-        self,
-        current: TagVerdict,
-        parsed: ParsedTag,
-        pool: Sequence[str],
-        vocabulary: frozenset[str],
+        self, current: TagVerdict, parsed: ParsedTag
     ) -> tuple[list[tuple[int, Alternative]], list[NotAssessed], bool]:
-        others = [parse_tag(tag, vocabulary) for tag in pool]
+        others = self.parsed_pool(current.image)
         matches = candidates(parsed, others)
         found: list[tuple[int, Alternative]] = []
         pending: list[NotAssessed] = []
@@ -268,7 +279,7 @@ class Recommender:
                 if verdict is None:
                     pending.append(NotAssessed(item.name, item.tag, KIND_REPLACEMENT))
                     continue
-                vocabulary = variant_words([*self.supported(item.name), item.tag])
+                vocabulary = self.vocabulary(item.name) | variant_words([item.tag])
                 alternative = self._alternative(
                     current, verdict, item.tag, KIND_REPLACEMENT, parse_tag(item.tag, vocabulary)
                 )
@@ -290,7 +301,7 @@ class Recommender:
     def _best_of(self, current: TagVerdict, parsed: ParsedTag, image: str) -> Alternative | None:
         """The replacement's best-graded analysed tag, of the same variant if one is."""
         tags = self.by_image.get(image, [])
-        vocabulary = variant_words([*self.supported(image), *(t.tag for t in tags if t.tag)])
+        vocabulary = self.vocabulary(image)
         ranked = []
         for verdict in tags:
             candidate = parse_tag(verdict.tag or "latest", vocabulary)
@@ -314,19 +325,13 @@ class Recommender:
 
     def _suggested_tag(self, parsed: ParsedTag, image: str) -> str | None:
         """A supported tag of ``image`` keeping the variant, to name while unassessed."""
-        pool = self.supported(image)
-        vocabulary = variant_words(pool)
-        others = [parse_tag(tag, vocabulary) for tag in pool]
+        others = self.parsed_pool(image)
         floating = ParsedTag(parsed.tag, None, families=parsed.families, releases=parsed.releases)
         found = candidates(floating, others)
         return found[0].candidate.tag if found else None
 
     def _current_variant(self, current: TagVerdict) -> str | None:
-        pool = self.supported(current.image)
-        vocabulary = variant_words(
-            [*pool, *(t.tag for t in self.by_image.get(current.image, ()) if t.tag)]
-        )
-        return parse_tag(current.tag or "latest", vocabulary).variant
+        return self.parsed(current.image, current.tag).variant
 
     def _evidence_notice(self, current: TagVerdict) -> str | None:
         for decision in current.decisions:
