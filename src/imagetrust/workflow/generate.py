@@ -18,6 +18,9 @@ Four jobs, each doing one thing with the least it needs:
    so the workflow needs no change when they land);
 4. ``pages`` deploys the report to GitHub Pages (only when a report was built).
 
+With ``--engine trivy`` a ``trivy-db`` job fetches Trivy's database once for the run and
+every shard also runs Trivy on its new images (``trivy``).
+
 **Where the history lives.** By default in a GitHub release (``imagetrust-history``) as one
 asset, ``history.bundle`` (a bundle of the whole store), replaced after every merge: no
 commits, so the repository does not grow by a binary a day, and any machine can fetch and
@@ -42,11 +45,13 @@ from msgspec import Struct, field
 
 from imagetrust import __version__
 from imagetrust.errors import UsageError
+from imagetrust.workflow import trivy
 from imagetrust.workflow.actions import uses, version_of
 
 DEFAULT_MIRRORS = ("https://public.ecr.aws/docker/library", "https://mirror.gcr.io/library")
 HISTORY_RELEASE = "imagetrust-history"
 MAX_SHARDS = 256  # GitHub runs at most 256 jobs from one matrix
+ENGINES = ("builtin", "trivy")  # builtin: imagetrust's own matching, which always runs
 _CRON_FIELD = re.compile(r"^[0-9*,/\-A-Za-z]+$")
 
 
@@ -76,11 +81,8 @@ class WorkflowOptions(Struct, frozen=True):
             )
         if self.tags not in ("latest", "supported", "all"):
             raise UsageError("--tags: latest, supported or all")
-        if self.engine != "builtin":
-            raise UsageError(
-                f"--engine {self.engine}: not available yet",
-                hint="the trivy engine needs `imagetrust import --engine trivy`, not built yet",
-            )
+        if self.engine not in ENGINES:
+            raise UsageError(f"--engine: {' or '.join(ENGINES)}; got {self.engine!r}")
         if self.history not in ("release", "postgresql"):
             raise UsageError("--history: release or postgresql")
         for value, option in ((self.install, "--install"), (self.python, "--python")):
@@ -137,7 +139,8 @@ feeds() {
 feeds
 analyse() {
   imagetrust run --no-refresh --shard "$SHARD/$SHARDS" --tags "$IMAGETRUST_TAGS" \\
-    --platform "$IMAGETRUST_PLATFORM" --jobs "$(nproc)" --format json > "$1" || true
+    --platform "$IMAGETRUST_PLATFORM" --engine "$IMAGETRUST_ENGINE" --jobs "$(nproc)" \\
+    --format json > "$1" || true
   python -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["run_id"])' "$1"
 }
 first=$(analyse run.json)
@@ -224,14 +227,18 @@ def build(options: WorkflowOptions) -> dict[str, Any]:
     """The workflow as data (``render`` writes it as YAML)."""
     options.check()
     release = options.history == "release"
+    trivy_engine = options.engine == "trivy"
     env: dict[str, str] = {
         "IMAGETRUST_HOME": "${{ github.workspace }}/.imagetrust",
         "IMAGETRUST_INSTALL": options.install,
         "IMAGETRUST_TAGS": options.tags,
         "IMAGETRUST_PLATFORM": options.platform,
+        "IMAGETRUST_ENGINE": options.engine,
         "IMAGETRUST_REGISTRY_MIRRORS": ",".join(options.mirrors),
         "PYTHONUNBUFFERED": "1",
     }
+    if trivy_engine:
+        env["TRIVY_CACHE_DIR"] = trivy.CACHE_DIR
     if options.config is not None:
         env["IMAGETRUST_CONFIG"] = f"repo/{options.config}"
     env.update(options.extra)
@@ -277,7 +284,7 @@ def build(options: WorkflowOptions) -> dict[str, Any]:
     shard_key = f"imagetrust-shard-${{{{ matrix.shard }}}}-of-{options.shards}"
     shard_job: dict[str, Any] = {
         "name": "Shard ${{ matrix.shard }} of " + str(options.shards),
-        "needs": "catalog",
+        "needs": ["catalog", "trivy-db"] if trivy_engine else "catalog",
         "runs-on": _runs_on(options),
         "timeout-minutes": 300,
         "permissions": _contents_read(options),
@@ -308,7 +315,12 @@ def build(options: WorkflowOptions) -> dict[str, Any]:
                 "uses": uses("actions/download-artifact"),
                 "with": {"name": "imagetrust-catalog"},
             },
-            {"name": "Analyse this shard", "run": SHARD_SCRIPT},
+            *(trivy.shard_steps(options.mirrors) if trivy_engine else []),
+            {
+                "name": "Analyse this shard",
+                **({"env": trivy.analyse_env()} if trivy_engine else {}),
+                "run": SHARD_SCRIPT,
+            },
             {
                 "name": "Upload this shard's bundle",
                 "if": "${{ !cancelled() }}",
@@ -404,18 +416,17 @@ def build(options: WorkflowOptions) -> dict[str, Any]:
             }
         ],
     }
+    jobs: dict[str, Any] = {"catalog": catalog_job}
+    if trivy_engine:
+        jobs["trivy-db"] = trivy.database_job(_runs_on(options))
+    jobs |= {"shard": shard_job, "history": history_job, "pages": pages_job}
     return {
         "name": options.name,
         "on": {"schedule": [{"cron": options.schedule}], "workflow_dispatch": {}},
         "permissions": {},
         "concurrency": {"group": options.name, "cancel-in-progress": False},
         "env": env,
-        "jobs": {
-            "catalog": catalog_job,
-            "shard": shard_job,
-            "history": history_job,
-            "pages": pages_job,
-        },
+        "jobs": jobs,
     }
 
 
@@ -445,6 +456,8 @@ def command_line(options: WorkflowOptions) -> str:
         "--platform", options.platform,
         "--history", options.history,
     ]  # fmt: skip
+    if options.engine != WorkflowOptions().engine:
+        args += ["--engine", options.engine]
     if options.install != WorkflowOptions().install:
         args += ["--install", options.install]
     if options.runs_on != WorkflowOptions().runs_on:
