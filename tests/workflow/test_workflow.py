@@ -158,19 +158,39 @@ def test_permissions_are_per_job_and_minimal_and_runs_never_overlap() -> None:
     assert configured["permissions"] == {"contents": "read"}
 
 
-def test_the_report_steps_wait_for_a_report_command() -> None:
-    """An imagetrust without ``report`` (or ``diff``) skips their steps: the step that asks
-    is in front of them (this one has ``report``; tests/report runs the step's commands)."""
-    history = build(WorkflowOptions())["jobs"]["history"]
-    features = next(s for s in history["steps"] if s.get("id") == "features")
-    assert 'imagetrust "$command" --help' in features["run"]
-    gated = [
-        s
-        for s in history["steps"]
-        if "imagetrust report" in s.get("run", "") or "pages" in s.get("uses", "")
+def test_the_report_is_always_written_and_its_failure_fails_the_job() -> None:
+    """``report`` and ``diff`` exist: their steps run unconditionally (no step asks whether
+    they do), a failing report fails the job rather than being skipped, the issue still
+    runs after a good merge, and Pages deploys exactly when the site's artifact went up
+    (tests/report runs the report step's commands; test_the_issue_step... runs diff's)."""
+    workflow = build(WorkflowOptions())
+    history, pages = workflow["jobs"]["history"], workflow["jobs"]["pages"]
+    steps = history["steps"]
+    assert not any("--help" in s.get("run", "") for s in steps)
+    assert not any("features" in str(s) for s in workflow["jobs"].values())
+    names = [s["name"] for s in steps]
+    assert not any("skipped" in name for name in names), names
+    assert "switch themselves on" not in render(WorkflowOptions())
+    report = next(s for s in steps if "imagetrust report" in s.get("run", ""))
+    publishing = steps[steps.index(report) :]
+    pages_steps = [s for s in publishing if "pages" in s.get("uses", "")]
+    assert [s["uses"].split("@")[0] for s in pages_steps] == [
+        "actions/configure-pages",
+        "actions/upload-pages-artifact",
     ]
-    assert gated and all(s["if"] == "steps.features.outputs.report == 'true'" for s in gated)
-    assert main(["report", "--help"]) == 0
+    # No `if` on the report and the Pages steps: GitHub's implied success() applies, so a
+    # failing report fails the job and nothing half-made is published.
+    assert all("if" not in s for s in [report, *pages_steps])
+    assert "continue-on-error" not in str(history)
+    issue = next(s for s in steps if "imagetrust diff" in s.get("run", ""))
+    merge = next(s for s in steps if "imagetrust merge" in s.get("run", ""))
+    assert steps.index(merge) < steps.index(report) < steps.index(issue)
+    assert issue["if"] == f"${{{{ !cancelled() && steps.{merge['id']}.outcome == 'success' }}}}"
+    # Pages: the job's output is the upload's outcome, and the deployment waits for it.
+    upload = pages_steps[-1]
+    assert history["outputs"] == {"site": f"${{{{ steps.{upload['id']}.outcome }}}}"}
+    assert pages["needs"] == "history"
+    assert pages["if"] == "${{ !cancelled() && needs.history.outputs.site == 'success' }}"
 
 
 def test_a_shard_job_runs_its_share_and_keeps_its_caches(tmp_path: Path) -> None:
