@@ -213,6 +213,7 @@ def test_a_shard_job_runs_its_share_and_keeps_its_caches(tmp_path: Path) -> None
         (["--engine", "Trivy"], "--engine: builtin or trivy"),
         (["--history", "s3"], "--history"),
         (["--platform", "linux"], "--platform"),
+        (["--mirror", "ftp://mirror.example/library"], "--mirror: invalid mirror URL"),
     ],
 )
 def test_bad_options_are_usage_errors(

@@ -46,6 +46,8 @@ from msgspec import Struct, field
 
 from imagetrust import __version__
 from imagetrust.errors import UsageError
+from imagetrust.oci.errors import InvalidReferenceError
+from imagetrust.oci.mirrors import parse_mirror
 from imagetrust.workflow import trivy
 from imagetrust.workflow.actions import uses, version_of
 
@@ -91,6 +93,11 @@ class WorkflowOptions(Struct, frozen=True):
                 raise UsageError(f"{option}: one line, not empty")
         if not self.runs_on or any(not label.strip() for label in self.runs_on):
             raise UsageError("--runs-on: at least one runner label")
+        for url in self.mirrors:
+            try:
+                parse_mirror(url)
+            except InvalidReferenceError as exc:
+                raise UsageError(f"--mirror: {exc.message}") from None
 
 
 def _step_install(options: WorkflowOptions) -> list[dict[str, Any]]:
