@@ -17,7 +17,7 @@ import msgspec
 if TYPE_CHECKING:
     from imagetrust.report.build import BuiltReport
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KIND = "report"
 FILE_NAME = "report.json"
 _LEFT_OUT = ("packages", "layers")
