@@ -16,14 +16,28 @@ import pytest
 
 from imagetrust.cli.main import main
 from tests.report.conftest import Watched, screenshot
-from tests.report.world import EVIL_PACKAGE, EVIL_TAG, NOTICE, Expected, build_world, world_now
+from tests.report.world import (
+    EVIL_PACKAGE,
+    EVIL_TAG,
+    NOTICE,
+    SCRIPT,
+    TRIVY_TARGET,
+    Expected,
+    OtherSources,
+    add_other_sources,
+    build_world,
+    world_now,
+)
 
 
 class Site:
-    def __init__(self, folder: Path, expected: Expected, policy: dict[str, Any]) -> None:
+    def __init__(
+        self, folder: Path, expected: Expected, policy: dict[str, Any], sources: OtherSources
+    ) -> None:
         self.folder = folder
         self.expected = expected
         self.policy = policy
+        self.sources = sources
 
     @property
     def index(self) -> str:
@@ -42,6 +56,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     home = root / "home"
     with Store.open(f"sqlite:///{home / 'imagetrust.db'}") as store:
         expected = build_world(store)
+    sources = add_other_sources(home)
     now = world_now().isoformat()
     out = root / "site"
     common = ["--home", str(home), "--now", now]
@@ -52,7 +67,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         main([*common, "policy", "check", "--format", "json"])
-    return Site(out, expected, json.loads(buffer.getvalue()))
+    return Site(out, expected, json.loads(buffer.getvalue()), sources)
 
 
 def visible_names(page: Any) -> list[str]:
@@ -230,4 +245,49 @@ def test_trends_and_the_review(site: Site, watched: Watched, tmp_path: Path) -> 
     assert fixable[:2] == ["db:latest", "api:latest"]
     assert "legacy" in page.inner_text("body")
     screenshot(page, tmp_path, "review")
+    assert_clean(watched)
+
+
+def image_page(site: Site, prefix: str) -> str:
+    (path,) = sorted(site.folder.glob(f"images/{prefix}-*.html"))
+    return path.as_uri()
+
+
+def test_an_image_page_shows_other_engines_and_the_publishers_sbom(
+    site: Site, watched: Watched, tmp_path: Path
+) -> None:
+    page = watched.page
+    page.goto(image_page(site, "web-latest-linux-amd64"))
+    page.click('nav.toc a[href="#other-sources"]')
+    row = '#other-sources tr[data-engine="trivy"]'
+    cells = page.eval_on_selector_all(f"{row} td", "cs => cs.map(c => c.innerText.trim())")
+    trivy = site.sources.trivy
+    reported = [v for r in trivy["Results"] for v in r.get("Vulnerabilities") or []]
+    assert cells[0].split() == ["trivy", trivy["Trivy"]["Version"]]
+    assert cells[1] == "2026-10-12 08:00 UTC"
+    critical = sum(v["Severity"] == "CRITICAL" for v in reported)
+    low = sum(v["Severity"] == "LOW" for v in reported)
+    every = page.eval_on_selector_all(
+        f"{row} td:nth-child(4) i", "is => is.map(i => i.textContent)"
+    )
+    assert every == [str(critical), "0", "0", str(low)]  # critical, high, medium, low
+    assert cells[4] == str(len(reported))
+    # one of Trivy's two findings is imagetrust's one (the bash CVE): half agree
+    assert cells[5].startswith("50%") and "1 in both" in cells[5]
+    assert cells[6] == TRIVY_TARGET  # the report's text, shown as text
+    publisher = page.inner_text("#other-sources p.publisher")
+    assert publisher.startswith(f"Present: {site.sources.publisher_packages} packages listed")
+    # the verdict is imagetrust's, whatever Trivy says
+    assert page.inner_text(".verdict-line .badge") == site.verdicts()["web"] == "approved"
+    screenshot(page, tmp_path, "image-web-other-sources")
+    page.goto(image_page(site, "api-latest-linux-amd64"))
+    assert page.inner_text("#other-sources p.publisher") == (
+        f"Unreadable: {site.sources.unreadable_reason}."
+    )
+    assert SCRIPT in site.sources.unreadable_reason
+    assert "None stored" in page.inner_text("#other-sources")
+    page.goto(image_page(site, "db-latest-linux-amd64"))
+    assert page.inner_text("#other-sources p.publisher").startswith("Absent: ")
+    page.goto(image_page(site, "cache-latest-linux-amd64"))
+    assert page.inner_text("#other-sources p.publisher").startswith("Not read: ")
     assert_clean(watched)
