@@ -291,3 +291,62 @@ def test_an_image_page_shows_other_engines_and_the_publishers_sbom(
     page.goto(image_page(site, "cache-latest-linux-amd64"))
     assert page.inner_text("#other-sources p.publisher").startswith("Not read: ")
     assert_clean(watched)
+
+
+def test_pulls_per_repository_on_the_trends_page(
+    site: Site, watched: Watched, tmp_path: Path
+) -> None:
+    page = watched.page
+    page.goto(site.folder.joinpath("trends.html").as_uri())
+    rows = page.eval_on_selector_all(
+        "#pulls-by-repository tbody tr",
+        """rs => rs.map(r => [r.dataset.name, r.querySelector('td.pulls').innerText.trim(),
+                          r.querySelector('td.delta').innerText.trim(),
+                          r.querySelectorAll('svg.spark').length])""",
+    )
+    pulls = site.expected.pulls  # (first snapshot, latest): --since is before both
+    most_first = sorted(pulls, key=lambda name: (-pulls[name][1], name))
+    assert [r[0] for r in rows] == most_first
+    for name, shown, change, spark in rows:
+        first, latest = pulls[name]
+        assert shown == f"{latest:,}", name
+        assert change == f"+{latest - first:,} from 2026-10-01", name
+        assert spark == 1, name
+    # a repository's name links to its image page, from the trends page
+    page.click('#pulls-by-repository tr[data-name="api"] a')
+    page.wait_for_load_state()
+    assert page.inner_text("h1").startswith("api:latest")
+    page.go_back()
+    screenshot(page, tmp_path, "trends-pulls")
+    assert_clean(watched)
+
+
+def test_pull_changes_run_from_since_and_a_counter_that_went_down_says_so(
+    tmp_path: Path, watched: Watched
+) -> None:
+    from imagetrust.store.database import Store
+    from tests.report.scenario import Scenario, day, entry
+
+    counts = {"web": (100, 150, 180), "api": (50, 40, 60), "cache": (10, 20, 5)}
+    home = tmp_path / "home"
+    with Store.open(f"sqlite:///{home / 'imagetrust.db'}") as store:
+        scenario = Scenario(store)
+        for n, at in enumerate((day(0), day(5), day(9))):
+            scenario.catalog([entry(name, pull_count=c[n]) for name, c in counts.items()], at)
+    out = tmp_path / "site"
+    common = ["--home", str(home), "--now", day(10).isoformat(), "report", "--out", str(out)]
+    assert main([*common, "--since", day(6).isoformat()]) == 0
+    page = watched.page
+    page.goto(out.joinpath("trends.html").as_uri())
+    rows = page.eval_on_selector_all(
+        "#pulls-by-repository tbody tr",
+        "rs => rs.map(r => [r.dataset.name, r.querySelector('td.delta').innerText.trim()])",
+    )
+    # from the snapshot at or before --since (day 5) to the latest (day 9)
+    assert rows == [
+        ["web", f"+{180 - 150} from 2026-10-06"],
+        ["api", f"+{60 - 40} from 2026-10-06"],
+        ["cache", "counter went down"],
+    ]
+    assert "Change since 2026-10-07" in page.inner_text("#pulls-by-repository thead")
+    assert_clean(watched)
