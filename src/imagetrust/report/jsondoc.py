@@ -5,6 +5,9 @@
 but the package and layer lists of each image (the SBOM downloads of the site, or ``imagetrust
 sbom``, have those): repositories with their tags and platforms, images with their reasons,
 evidence, findings and what is not covered, trends and the review. The README describes it.
+
+Version 2: each image gained ``other_engines`` and ``publisher_sbom`` (other sources,
+shown and never counted).
 """
 
 from __future__ import annotations
