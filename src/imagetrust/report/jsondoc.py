@@ -5,6 +5,9 @@
 but the package and layer lists of each image (the SBOM downloads of the site, or ``imagetrust
 sbom``, have those): repositories with their tags and platforms, images with their reasons,
 evidence, findings and what is not covered, trends and the review. The README describes it.
+
+Version 2: each image gained ``other_engines`` and ``publisher_sbom`` (other sources,
+shown and never counted).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import msgspec
 if TYPE_CHECKING:
     from imagetrust.report.build import BuiltReport
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KIND = "report"
 FILE_NAME = "report.json"
 _LEFT_OUT = ("packages", "layers")
