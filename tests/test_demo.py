@@ -157,6 +157,13 @@ def test_the_demo_runs_the_product_twice_a_week_apart(tmp_path: Path, store_url:
         ("almalinux", alsa, "openssl-libs"),
     }
     assert diff["findings"]["fixed"] == [] and diff["counts"]["newly_rejected"] == 0
+    # each --fail-on condition on its own: new findings, yet no tag newly rejected
+    from imagetrust.cli.main import main
+
+    home = ["--home", str(tmp_path / "home"), "--db-url", store_url, "--now", SECOND]
+    for condition, code in (("new-rejected", 0), ("new-finding", 3), ("any", 3)):
+        argv = [*home, "diff", "--format", "json", "--fail-on", condition]
+        assert main(argv) == code, condition
     # AlmaLinux's advisories arrived: its packages are covered now, where they were not
     [alma] = diff["verdicts"]
     assert (alma["image"], alma["tag"]) == as_judged("almalinux", "9")

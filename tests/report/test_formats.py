@@ -18,15 +18,33 @@ import pytest
 from imagetrust.cli.main import main
 from imagetrust.store.database import Store
 from imagetrust.workflow.generate import REPORT_SCRIPT
-from tests.report.world import EVIL_PACKAGE, EVIL_TAG, build_world, world_now
+from tests.report.world import (
+    API,
+    DB,
+    EVIL_PACKAGE,
+    EVIL_TAG,
+    SCRIPT,
+    TRIVY_AT,
+    TRIVY_TARGET,
+    WEB_BASH,
+    OtherSources,
+    add_other_sources,
+    build_world,
+    world_now,
+)
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, OtherSources]:
     folder = tmp_path_factory.mktemp("formats") / "home"
     with Store.open(f"sqlite:///{folder / 'imagetrust.db'}") as store:
         build_world(store)
-    return folder
+    return folder, add_other_sources(folder)
+
+
+@pytest.fixture(scope="module")
+def home(world: tuple[Path, OtherSources]) -> Path:
+    return world[0]
 
 
 def cli(home: Path, *args: str) -> list[str]:
@@ -45,7 +63,7 @@ def test_json_is_one_versioned_document_that_agrees_with_policy_check(
     assert main(cli(home, "report", "--format", "json", "--out", "-")) == 0
     document = json.loads(capsys.readouterr().out)
     assert list(document)[:2] == ["schema_version", "kind"]
-    assert (document["schema_version"], document["kind"]) == (1, "report")
+    assert (document["schema_version"], document["kind"]) == (3, "report")
     verdicts = {r["name"]: r["verdict"] for r in document["repositories"]}
     assert verdicts == {
         **{r["image"]: r["verdict"] for r in checked["repositories"]},
@@ -58,6 +76,56 @@ def test_json_is_one_versioned_document_that_agrees_with_policy_check(
     assert api["vulns"]["fixable"]["CRITICAL"] == 2
     assert document["trends"]["fix_summary"]["median_days"] == 7.0
     assert document["review"]["most_fixable"][0]["image"] == "db"
+
+
+def test_json_shows_other_engines_and_the_publishers_sbom_beside_ours(
+    world: tuple[Path, OtherSources], capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, sources = world
+    assert main(cli(home, "report", "--format", "json", "--out", "-")) == 0
+    images = {i["digest"]: i for i in json.loads(capsys.readouterr().out)["images"]}
+    # Trivy's newest set of web (linux/amd64), counted from the report itself
+    trivy = sources.trivy
+    reported = [v for r in trivy["Results"] for v in r.get("Vulnerabilities") or []]
+    severities = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
+    every = {s: sum(v["Severity"] == s for v in reported) for s in severities}
+    fixable = {
+        s: sum(v["Severity"] == s and bool(v.get("FixedVersion")) for v in reported)
+        for s in severities
+    }
+    theirs = {(v["VulnerabilityID"], v["PkgName"]) for v in reported}
+    ours = {(WEB_BASH.id, WEB_BASH.package)}
+    (shown,) = images[sources.trivy_digest]["other_engines"]
+    assert shown == {
+        "engine": "trivy",
+        "version": trivy["Trivy"]["Version"],
+        "matched_at": TRIVY_AT.isoformat().replace("+00:00", "Z"),
+        "findings": len(reported),
+        "all": every,
+        "fixable": fixable,
+        "complete": True,
+        "target": TRIVY_TARGET,
+        "skipped": 0,
+        "agreement": len(ours & theirs) / len(ours | theirs),
+        "both": len(ours & theirs),
+        "only_ours": len(ours - theirs),
+        "only_theirs": len(theirs - ours),
+    }
+    assert shown["both"] == 1  # the bash finding both report: the agreement is not vacuous
+    assert all(i["other_engines"] == [] for d, i in images.items() if d != sources.trivy_digest)
+    # the publisher's SBOM: present (its packages), unreadable (why), absent, never read
+    publisher = {d: i["publisher_sbom"] for d, i in images.items()}
+    web = publisher.pop(sources.trivy_digest)
+    assert (web["status"], web["packages"], web["format"]) == (
+        "present",
+        sources.publisher_packages,
+        "SPDX-2.3",
+    )
+    api = publisher.pop(API)
+    assert api["status"] == "unreadable" and api["reason"] == sources.unreadable_reason
+    assert SCRIPT in api["reason"]  # kept as it came: each renderer escapes it
+    assert publisher.pop(DB)["status"] == "absent"
+    assert {p["status"] for p in publisher.values()} == {"not-read"}
 
 
 def test_markdown_for_a_step_summary(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

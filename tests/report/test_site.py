@@ -16,14 +16,28 @@ import pytest
 
 from imagetrust.cli.main import main
 from tests.report.conftest import Watched, screenshot
-from tests.report.world import EVIL_PACKAGE, EVIL_TAG, NOTICE, Expected, build_world, world_now
+from tests.report.world import (
+    EVIL_PACKAGE,
+    EVIL_TAG,
+    NOTICE,
+    SCRIPT,
+    TRIVY_TARGET,
+    Expected,
+    OtherSources,
+    add_other_sources,
+    build_world,
+    world_now,
+)
 
 
 class Site:
-    def __init__(self, folder: Path, expected: Expected, policy: dict[str, Any]) -> None:
+    def __init__(
+        self, folder: Path, expected: Expected, policy: dict[str, Any], sources: OtherSources
+    ) -> None:
         self.folder = folder
         self.expected = expected
         self.policy = policy
+        self.sources = sources
 
     @property
     def index(self) -> str:
@@ -42,6 +56,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     home = root / "home"
     with Store.open(f"sqlite:///{home / 'imagetrust.db'}") as store:
         expected = build_world(store)
+    sources = add_other_sources(home)
     now = world_now().isoformat()
     out = root / "site"
     common = ["--home", str(home), "--now", now]
@@ -52,7 +67,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         main([*common, "policy", "check", "--format", "json"])
-    return Site(out, expected, json.loads(buffer.getvalue()))
+    return Site(out, expected, json.loads(buffer.getvalue()), sources)
 
 
 def visible_names(page: Any) -> list[str]:
@@ -230,4 +245,108 @@ def test_trends_and_the_review(site: Site, watched: Watched, tmp_path: Path) -> 
     assert fixable[:2] == ["db:latest", "api:latest"]
     assert "legacy" in page.inner_text("body")
     screenshot(page, tmp_path, "review")
+    assert_clean(watched)
+
+
+def image_page(site: Site, prefix: str) -> str:
+    (path,) = sorted(site.folder.glob(f"images/{prefix}-*.html"))
+    return path.as_uri()
+
+
+def test_an_image_page_shows_other_engines_and_the_publishers_sbom(
+    site: Site, watched: Watched, tmp_path: Path
+) -> None:
+    page = watched.page
+    page.goto(image_page(site, "web-latest-linux-amd64"))
+    page.click('nav.toc a[href="#other-sources"]')
+    row = '#other-sources tr[data-engine="trivy"]'
+    cells = page.eval_on_selector_all(f"{row} td", "cs => cs.map(c => c.innerText.trim())")
+    trivy = site.sources.trivy
+    reported = [v for r in trivy["Results"] for v in r.get("Vulnerabilities") or []]
+    assert cells[0].split() == ["trivy", trivy["Trivy"]["Version"]]
+    assert cells[1] == "2026-10-12 08:00 UTC"
+    critical = sum(v["Severity"] == "CRITICAL" for v in reported)
+    low = sum(v["Severity"] == "LOW" for v in reported)
+    every = page.eval_on_selector_all(
+        f"{row} td:nth-child(4) i", "is => is.map(i => i.textContent)"
+    )
+    assert every == [str(critical), "0", "0", str(low)]  # critical, high, medium, low
+    assert cells[4] == str(len(reported))
+    # one of Trivy's two findings is imagetrust's one (the bash CVE): half agree
+    assert cells[5].startswith("50%") and "1 in both" in cells[5]
+    assert cells[6] == TRIVY_TARGET  # the report's text, shown as text
+    publisher = page.inner_text("#other-sources p.publisher")
+    assert publisher.startswith(f"Present: {site.sources.publisher_packages} packages listed")
+    # the verdict is imagetrust's, whatever Trivy says
+    assert page.inner_text(".verdict-line .badge") == site.verdicts()["web"] == "approved"
+    screenshot(page, tmp_path, "image-web-other-sources")
+    page.goto(image_page(site, "api-latest-linux-amd64"))
+    assert page.inner_text("#other-sources p.publisher") == (
+        f"Unreadable: {site.sources.unreadable_reason}."
+    )
+    assert SCRIPT in site.sources.unreadable_reason
+    assert "None stored" in page.inner_text("#other-sources")
+    page.goto(image_page(site, "db-latest-linux-amd64"))
+    assert page.inner_text("#other-sources p.publisher").startswith("Absent: ")
+    page.goto(image_page(site, "cache-latest-linux-amd64"))
+    assert page.inner_text("#other-sources p.publisher").startswith("Not read: ")
+    assert_clean(watched)
+
+
+def test_pulls_per_repository_on_the_trends_page(
+    site: Site, watched: Watched, tmp_path: Path
+) -> None:
+    page = watched.page
+    page.goto(site.folder.joinpath("trends.html").as_uri())
+    rows = page.eval_on_selector_all(
+        "#pulls-by-repository tbody tr",
+        """rs => rs.map(r => [r.dataset.name, r.querySelector('td.pulls').innerText.trim(),
+                          r.querySelector('td.delta').innerText.trim(),
+                          r.querySelectorAll('svg.spark').length])""",
+    )
+    pulls = site.expected.pulls  # (first snapshot, latest): --since is before both
+    most_first = sorted(pulls, key=lambda name: (-pulls[name][1], name))
+    assert [r[0] for r in rows] == most_first
+    for name, shown, change, spark in rows:
+        first, latest = pulls[name]
+        assert shown == f"{latest:,}", name
+        assert change == f"+{latest - first:,} from 2026-10-01", name
+        assert spark == 1, name
+    # a repository's name links to its image page, from the trends page
+    page.click('#pulls-by-repository tr[data-name="api"] a')
+    page.wait_for_load_state()
+    assert page.inner_text("h1").startswith("api:latest")
+    page.go_back()
+    screenshot(page, tmp_path, "trends-pulls")
+    assert_clean(watched)
+
+
+def test_pull_changes_run_from_since_and_a_counter_that_went_down_says_so(
+    tmp_path: Path, watched: Watched
+) -> None:
+    from imagetrust.store.database import Store
+    from tests.report.scenario import Scenario, day, entry
+
+    counts = {"web": (100, 150, 180), "api": (50, 40, 60), "cache": (10, 20, 5)}
+    home = tmp_path / "home"
+    with Store.open(f"sqlite:///{home / 'imagetrust.db'}") as store:
+        scenario = Scenario(store)
+        for n, at in enumerate((day(0), day(5), day(9))):
+            scenario.catalog([entry(name, pull_count=c[n]) for name, c in counts.items()], at)
+    out = tmp_path / "site"
+    common = ["--home", str(home), "--now", day(10).isoformat(), "report", "--out", str(out)]
+    assert main([*common, "--since", day(6).isoformat()]) == 0
+    page = watched.page
+    page.goto(out.joinpath("trends.html").as_uri())
+    rows = page.eval_on_selector_all(
+        "#pulls-by-repository tbody tr",
+        "rs => rs.map(r => [r.dataset.name, r.querySelector('td.delta').innerText.trim()])",
+    )
+    # from the snapshot at or before --since (day 5) to the latest (day 9)
+    assert rows == [
+        ["web", f"+{180 - 150} from 2026-10-06"],
+        ["api", f"+{60 - 40} from 2026-10-06"],
+        ["cache", "counter went down"],
+    ]
+    assert "Change since 2026-10-07" in page.inner_text("#pulls-by-repository thead")
     assert_clean(watched)

@@ -33,7 +33,12 @@ def workflow(
         str, typer.Option("--platform", "-p", help="Platforms, as `run --platform`.")
     ] = "linux/amd64",
     engine: Annotated[
-        str, typer.Option(help="builtin (trivy once results can be imported).")
+        str,
+        typer.Option(
+            metavar="builtin|trivy",
+            help="trivy: the shards also run Trivy (installed, pinned) on each new image, "
+            "as `run --engine trivy`; imagetrust's own matching always runs.",
+        ),
     ] = "builtin",
     history: Annotated[
         str,

@@ -8,10 +8,12 @@ What it reads, and from where:
   before are the history shown on each image page;
 - the catalog: the latest snapshot at or before the clock (state, notice, description,
   pull counts and their change since ``since``);
-- findings and what is not covered: each image's finding set for the live database state
-  (else its newest), as ``show`` reads them;
+- findings and what is not covered: each image's own finding set (engine ``builtin``) for
+  the live database state (else its newest), as ``show`` reads them;
 - packages and layers: the image's stored SBOM (the newest analyser's);
 - trends: finding-set history and tag history (``report.history``);
+- other sources, shown and never counted: other engines' newest finding sets and the
+  publisher's SBOM (``report.sources``);
 - the 2020 review's tables: ``evaluate.review``.
 
 Nothing here asks a registry, the Hub or a feed. An image whose stored data cannot be read
@@ -34,7 +36,7 @@ from imagetrust.evaluate.policy.model import Decision, Policy, ReasonKind, Verdi
 from imagetrust.evaluate.policy.rollup import RepositoryVerdict, TagVerdict
 from imagetrust.evaluate.policy.vex import VexSet
 from imagetrust.evaluate.recommend.model import Recommendation
-from imagetrust.report import history
+from imagetrust.report import history, sources
 from imagetrust.report.model import (
     NOT_EVALUATED,
     AlternativeRow,
@@ -368,8 +370,10 @@ def _image_page(
     suppressed = _suppressed(decision)
     findings: list[FindingRow] = []
     not_covered: list[NotCoveredRow] = []
+    items: list[dict[str, Any]] | None = None
     if stored_set is not None:
-        findings = [_finding_row(item, suppressed) for item in finding_items(conn, stored_set.id)]
+        items = finding_items(conn, stored_set.id)
+        findings = [_finding_row(item, suppressed) for item in items]
         findings.sort(key=_finding_order)
         not_covered = [_not_covered_row(item) for item in stored_set.not_covered]
     sbom = _stored_sbom(conn, decision.digest)
@@ -443,6 +447,8 @@ def _image_page(
             fixable_history=past.fixable,
             fix_times=tuple(sorted(past.fix_times, key=lambda t: (t.fixed is not None, -t.days))),
             fix_summary=history.summarise(past.fix_times),
+            other_engines=sources.other_engines(conn, decision.digest, items),
+            publisher_sbom=sources.publisher_sbom(conn, decision.digest),
             recommendation=_recommendation(decision, tag, context),
         ),
         sbom,

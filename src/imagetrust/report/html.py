@@ -14,7 +14,7 @@ import logging
 import re
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from msgspec.structs import replace
@@ -25,6 +25,8 @@ from imagetrust.report.model import (
     NOT_EVALUATED,
     SEVERITIES,
     ImagePage,
+    Point,
+    PullFigures,
     Reason,
     Report,
     RepositoryRow,
@@ -194,6 +196,7 @@ class HtmlReport:
             pulls_chart=charts.line_chart(
                 [("pulls", trends.pulls)], title="Pull counts over time", width=640
             ),
+            pull_rows=pull_rows(report),
         )
         repo_pages = {row.name: row.page for row in report.repositories if row.page}
         page("review.html", "review.html.j2", root="", current="review", repo_pages=repo_pages)
@@ -204,6 +207,32 @@ class HtmlReport:
                 shutil.copyfile(asset, assets / asset.name)
                 written.append(f"assets/{asset.name}")
         return written
+
+
+class PullRow(NamedTuple):
+    """One repository in the trends page's pulls table."""
+
+    name: str
+    page: str | None
+    series: tuple[Point, ...]
+    pulls: PullFigures
+
+
+def pull_rows(report: Report) -> list[PullRow]:
+    """Every repository with a pull count stored, most pulled first: its count and change
+    as the overview shows them (since ``--since``), and its counts over time."""
+    series = report.trends.pulls_by_repository
+    rows = []
+    for row in report.repositories:
+        points = series.get(row.name, ())
+        if points or row.pulls.count is not None:
+            rows.append(PullRow(row.name, row.page, points, row.pulls))
+    shown = {row.name for row in rows}
+    for name, points in series.items():  # no longer in the catalog: its history still counts
+        if name not in shown and points:
+            rows.append(PullRow(name, None, points, PullFigures(count=points[-1].value)))
+    rows.sort(key=lambda r: (-(r.pulls.count if r.pulls.count is not None else -1), r.name))
+    return rows
 
 
 def _overview(report: Report) -> dict[str, Any]:

@@ -5,6 +5,10 @@
 but the package and layer lists of each image (the SBOM downloads of the site, or ``imagetrust
 sbom``, have those): repositories with their tags and platforms, images with their reasons,
 evidence, findings and what is not covered, trends and the review. The README describes it.
+
+Version 2: each image gained ``other_engines`` and ``publisher_sbom`` (other sources,
+shown and never counted). Version 3: each image gained ``recommendation`` (what to use
+instead of a tag that is not approved; null when approved).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import msgspec
 if TYPE_CHECKING:
     from imagetrust.report.build import BuiltReport
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 KIND = "report"
 FILE_NAME = "report.json"
 _LEFT_OUT = ("packages", "layers")

@@ -242,6 +242,37 @@ class FixSummary(Struct, frozen=True):
     oldest_open_days: float | None = None
 
 
+class EngineSet(Struct, frozen=True):
+    """Another engine's newest finding set of the image (Trivy, Grype: ``import``, ``run
+    --engine``), shown beside ours and never counted: verdicts, counts and trends rest on
+    imagetrust's own matching. ``agreement`` is ``crosscheck``'s findings agreement with
+    ours (None: ours not matched)."""
+
+    engine: str
+    version: str  # the tool's version, as its report says (untrusted text)
+    matched_at: datetime
+    findings: int
+    all: dict[str, int] = {}
+    fixable: dict[str, int] = {}
+    complete: bool = True
+    target: str | None = None  # what it says it scanned (untrusted text)
+    skipped: int = 0  # entries of the report that could not be read
+    agreement: float | None = None
+    both: int = 0
+    only_ours: int = 0
+    only_theirs: int = 0
+
+
+class PublisherSbomStatus(Struct, frozen=True):
+    """The publisher's SBOM attestation of the image, as ``crosscheck`` last read it."""
+
+    status: str  # present | absent | unreadable | not-read
+    reason: str | None = None  # why absent or unreadable (untrusted text: from the statement)
+    packages: int | None = None  # present: the packages it lists
+    format: str | None = None
+    creators: tuple[str, ...] = ()
+
+
 class LinkRow(Struct, frozen=True):
     label: str
     verdict: str
@@ -314,6 +345,8 @@ class ImagePage(Struct, frozen=True):
     fixable_history: tuple[Point, ...] = ()
     fix_times: tuple[FixTime, ...] = ()
     fix_summary: FixSummary = FixSummary()
+    other_engines: tuple[EngineSet, ...] = ()
+    publisher_sbom: PublisherSbomStatus = PublisherSbomStatus("not-read")
     recommendation: RecommendationView | None = None  # None: approved, nothing to replace
 
 

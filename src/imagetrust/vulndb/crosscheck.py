@@ -26,6 +26,7 @@ versions compare as sets (Trivy and Grype join several with ", ").
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -88,8 +89,11 @@ class Source(Struct):
 # --------------------------------------------------------------------------- identity
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def package_key(purl: str | None, name: str, kind: str) -> PackageKey:
-    """The identity every source agrees on (see the module docstring)."""
+    """The identity every source agrees on (see the module docstring). Cached: parsing a
+    purl is the slow part of comparing, and the same packages recur in image after image
+    (a report compares every image that another engine matched)."""
     if purl:
         from packageurl import PackageURL
 

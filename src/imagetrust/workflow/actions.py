@@ -18,6 +18,15 @@ comment, taking a pair only when independent repositories agreed on it.
    self-hosted runners must support), update ``sha``, ``version`` and ``source`` below,
    and run ``make test`` (the workflow tests validate the result with check-jsonschema and
    actionlint).
+
+**Trivy** (``--engine trivy``) is installed by ``aquasecurity/setup-trivy`` at the commit
+below, which runs Trivy's own install script from a pinned commit of the Trivy repository:
+it downloads the release archive of ``TRIVY_VERSION`` and checks its SHA-256 against the
+release's checksum file before installing it. Refresh ``TRIVY_VERSION`` from ``gh release
+view --repo aquasecurity/trivy`` after reading its notes; in March 2026 both projects' tags
+were hijacked and Trivy v0.69.4 was a malicious release, so take a version only once its
+release has stood for a while and independent users run it, and re-check the setup-trivy
+SHA against the project's own pins (``trivy-action``'s ``action.yaml``).
 """
 
 from __future__ import annotations
@@ -76,7 +85,19 @@ ACTIONS: dict[str, PinnedAction] = {
         "v5.0.0",
         "public workflows pinning `actions/deploy-pages@cd2ce8fc... # v5.0.0` (2026)",
     ),
+    "aquasecurity/setup-trivy": PinnedAction(
+        "3fb12ec12f41e471780db15c232d5dd185dcb514",
+        "v0.2.6",
+        "aquasecurity/trivy-action PR #539 (2026-03-19) pinning it `# equivalent to v0.2.6`, "
+        "the release made after the March 2026 tag compromise; public workflows pinning "
+        "`aquasecurity/setup-trivy@3fb12ec1... # v0.2.6` (many, 2026)",
+    ),
 }
+
+# The Trivy release the shard jobs install (setup-trivy's ``version`` input): trivy-action's
+# own update to it (PR #559, 2026-04-17), and public workflows running it with the
+# setup-trivy commit above (2026). Never v0.69.4 (the malicious release of March 2026).
+TRIVY_VERSION = "v0.70.0"
 
 
 def uses(name: str) -> str:

@@ -12,11 +12,15 @@ Four jobs, each doing one thing with the least it needs:
    no download. Content comes from digest-verified mirrors (Docker Hub pulls only when a
    mirror lacks a digest); digests from the Hub's tags API or ``HEAD``, both free;
 3. ``history`` restores the history, merges the catalog and every shard's bundle into it in
-   one transaction, saves it, and publishes: the step summary, the report and the issue
-   for newly rejected images once this imagetrust has ``report`` and ``diff`` (each step
-   asks the installed imagetrust whether it has the command, and is skipped until it does,
-   so the workflow needs no change when they land);
-4. ``pages`` deploys the report to GitHub Pages (only when a report was built).
+   one transaction, saves it, and publishes: the step summary, the report (``report --out
+   site`` for Pages, its Markdown into the step summary) and the issue for newly rejected
+   images (``diff --fail-on new-rejected`` exits 3: one issue, opened or commented on). A
+   report that fails fails the job, never a silent skip; the issue step still runs when
+   the merge succeeded;
+4. ``pages`` deploys the report to GitHub Pages once its artifact was uploaded.
+
+With ``--engine trivy`` a ``trivy-db`` job fetches Trivy's database once for the run and
+every shard also runs Trivy on its new images (``trivy``).
 
 **Where the history lives.** By default in a GitHub release (``imagetrust-history``) as one
 asset, ``history.bundle`` (a bundle of the whole store), replaced after every merge: no
@@ -42,11 +46,15 @@ from msgspec import Struct, field
 
 from imagetrust import __version__
 from imagetrust.errors import UsageError
+from imagetrust.oci.errors import InvalidReferenceError
+from imagetrust.oci.mirrors import parse_mirror
+from imagetrust.workflow import trivy
 from imagetrust.workflow.actions import uses, version_of
 
 DEFAULT_MIRRORS = ("https://public.ecr.aws/docker/library", "https://mirror.gcr.io/library")
 HISTORY_RELEASE = "imagetrust-history"
 MAX_SHARDS = 256  # GitHub runs at most 256 jobs from one matrix
+ENGINES = ("builtin", "trivy")  # builtin: imagetrust's own matching, which always runs
 _CRON_FIELD = re.compile(r"^[0-9*,/\-A-Za-z]+$")
 
 
@@ -76,11 +84,8 @@ class WorkflowOptions(Struct, frozen=True):
             )
         if self.tags not in ("latest", "supported", "all"):
             raise UsageError("--tags: latest, supported or all")
-        if self.engine != "builtin":
-            raise UsageError(
-                f"--engine {self.engine}: not available yet",
-                hint="the trivy engine needs `imagetrust import --engine trivy`, not built yet",
-            )
+        if self.engine not in ENGINES:
+            raise UsageError(f"--engine: {' or '.join(ENGINES)}; got {self.engine!r}")
         if self.history not in ("release", "postgresql"):
             raise UsageError("--history: release or postgresql")
         for value, option in ((self.install, "--install"), (self.python, "--python")):
@@ -88,6 +93,11 @@ class WorkflowOptions(Struct, frozen=True):
                 raise UsageError(f"{option}: one line, not empty")
         if not self.runs_on or any(not label.strip() for label in self.runs_on):
             raise UsageError("--runs-on: at least one runner label")
+        for url in self.mirrors:
+            try:
+                parse_mirror(url)
+            except InvalidReferenceError as exc:
+                raise UsageError(f"--mirror: {exc.message}") from None
 
 
 def _step_install(options: WorkflowOptions) -> list[dict[str, Any]]:
@@ -137,7 +147,8 @@ feeds() {
 feeds
 analyse() {
   imagetrust run --no-refresh --shard "$SHARD/$SHARDS" --tags "$IMAGETRUST_TAGS" \\
-    --platform "$IMAGETRUST_PLATFORM" --jobs "$(nproc)" --format json > "$1" || true
+    --platform "$IMAGETRUST_PLATFORM" --engine "$IMAGETRUST_ENGINE" --jobs "$(nproc)" \\
+    --format json > "$1" || true
   python -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["run_id"])' "$1"
 }
 first=$(analyse run.json)
@@ -178,16 +189,6 @@ fi
 gh release upload "$HISTORY_RELEASE" history.bundle --repo "$GITHUB_REPOSITORY" --clobber
 """
 
-FEATURES_SCRIPT = """\
-for command in report diff; do
-  if imagetrust "$command" --help > /dev/null 2>&1; then
-    echo "$command=true" >> "$GITHUB_OUTPUT"
-  else
-    echo "::notice::this imagetrust has no \\`$command\\` yet: its steps are skipped"
-  fi
-done
-"""
-
 SUMMARY_SCRIPT = """\
 {
   echo "## imagetrust"
@@ -224,14 +225,18 @@ def build(options: WorkflowOptions) -> dict[str, Any]:
     """The workflow as data (``render`` writes it as YAML)."""
     options.check()
     release = options.history == "release"
+    trivy_engine = options.engine == "trivy"
     env: dict[str, str] = {
         "IMAGETRUST_HOME": "${{ github.workspace }}/.imagetrust",
         "IMAGETRUST_INSTALL": options.install,
         "IMAGETRUST_TAGS": options.tags,
         "IMAGETRUST_PLATFORM": options.platform,
+        "IMAGETRUST_ENGINE": options.engine,
         "IMAGETRUST_REGISTRY_MIRRORS": ",".join(options.mirrors),
         "PYTHONUNBUFFERED": "1",
     }
+    if trivy_engine:
+        env["TRIVY_CACHE_DIR"] = trivy.CACHE_DIR
     if options.config is not None:
         env["IMAGETRUST_CONFIG"] = f"repo/{options.config}"
     env.update(options.extra)
@@ -277,7 +282,7 @@ def build(options: WorkflowOptions) -> dict[str, Any]:
     shard_key = f"imagetrust-shard-${{{{ matrix.shard }}}}-of-{options.shards}"
     shard_job: dict[str, Any] = {
         "name": "Shard ${{ matrix.shard }} of " + str(options.shards),
-        "needs": "catalog",
+        "needs": ["catalog", "trivy-db"] if trivy_engine else "catalog",
         "runs-on": _runs_on(options),
         "timeout-minutes": 300,
         "permissions": _contents_read(options),
@@ -308,7 +313,12 @@ def build(options: WorkflowOptions) -> dict[str, Any]:
                 "uses": uses("actions/download-artifact"),
                 "with": {"name": "imagetrust-catalog"},
             },
-            {"name": "Analyse this shard", "run": SHARD_SCRIPT},
+            *(trivy.shard_steps(options.mirrors) if trivy_engine else []),
+            {
+                "name": "Analyse this shard",
+                **({"env": trivy.analyse_env()} if trivy_engine else {}),
+                "run": SHARD_SCRIPT,
+            },
             {
                 "name": "Upload this shard's bundle",
                 "if": "${{ !cancelled() }}",
@@ -338,36 +348,26 @@ def build(options: WorkflowOptions) -> dict[str, Any]:
     ]
     if release:
         history_steps.append({"name": "Restore the history", "run": RESTORE_SCRIPT})
-    history_steps.append({"name": "Merge the shards into the history", "run": MERGE_SCRIPT})
+    history_steps.append(
+        {"name": "Merge the shards into the history", "id": "merge", "run": MERGE_SCRIPT}
+    )
     if release:
         history_steps.append({"name": "Save the history", "run": SAVE_SCRIPT})
     history_steps += [
         {"name": "Write the step summary", "run": SUMMARY_SCRIPT},
-        {
-            "name": "Which publishing commands this imagetrust has",
-            "id": "features",
-            "run": FEATURES_SCRIPT,
-        },
-        {
-            "name": "Write the report (skipped until imagetrust has `report`)",
-            "if": "steps.features.outputs.report == 'true'",
-            "run": REPORT_SCRIPT,
-        },
-        {
-            "name": "Configure GitHub Pages",
-            "if": "steps.features.outputs.report == 'true'",
-            "uses": uses("actions/configure-pages"),
-        },
+        # A report that fails fails the job; the steps after it are then skipped, except
+        # the issue, which needs only the merged history.
+        {"name": "Write the report", "run": REPORT_SCRIPT},
+        {"name": "Configure GitHub Pages", "uses": uses("actions/configure-pages")},
         {
             "name": "Upload the report for GitHub Pages",
-            "if": "steps.features.outputs.report == 'true'",
+            "id": "site",
             "uses": uses("actions/upload-pages-artifact"),
             "with": {"path": "site"},
         },
         {
-            "name": "Open or update the issue on newly rejected images "
-            "(skipped until imagetrust has `diff`)",
-            "if": "steps.features.outputs.diff == 'true'",
+            "name": "Open or update the issue on newly rejected images",
+            "if": "${{ !cancelled() && steps.merge.outcome == 'success' }}",
             "run": ISSUE_SCRIPT,
         },
     ]
@@ -381,14 +381,15 @@ def build(options: WorkflowOptions) -> dict[str, Any]:
             "contents": "write" if release else "read",
             "issues": "write",
         },
-        "outputs": {"report": "${{ steps.features.outputs.report }}"},
+        # the site's artifact is uploaded: Pages deploys it even if a later step fails
+        "outputs": {"site": "${{ steps.site.outcome }}"},
         "env": history_env,
         "steps": history_steps,
     }
     pages_job: dict[str, Any] = {
         "name": "Deploy the report",
         "needs": "history",
-        "if": "needs.history.outputs.report == 'true'",
+        "if": "${{ !cancelled() && needs.history.outputs.site == 'success' }}",
         "runs-on": _runs_on(options),
         "timeout-minutes": 30,
         "permissions": {"pages": "write", "id-token": "write"},
@@ -404,18 +405,17 @@ def build(options: WorkflowOptions) -> dict[str, Any]:
             }
         ],
     }
+    jobs: dict[str, Any] = {"catalog": catalog_job}
+    if trivy_engine:
+        jobs["trivy-db"] = trivy.database_job(_runs_on(options))
+    jobs |= {"shard": shard_job, "history": history_job, "pages": pages_job}
     return {
         "name": options.name,
         "on": {"schedule": [{"cron": options.schedule}], "workflow_dispatch": {}},
         "permissions": {},
         "concurrency": {"group": options.name, "cancel-in-progress": False},
         "env": env,
-        "jobs": {
-            "catalog": catalog_job,
-            "shard": shard_job,
-            "history": history_job,
-            "pages": pages_job,
-        },
+        "jobs": jobs,
     }
 
 
@@ -445,6 +445,8 @@ def command_line(options: WorkflowOptions) -> str:
         "--platform", options.platform,
         "--history", options.history,
     ]  # fmt: skip
+    if options.engine != WorkflowOptions().engine:
+        args += ["--engine", options.engine]
     if options.install != WorkflowOptions().install:
         args += ["--install", options.install]
     if options.runs_on != WorkflowOptions().runs_on:
@@ -462,9 +464,7 @@ def header(options: WorkflowOptions) -> str:
         f"# Generated by `{command_line(options)}`\n"
         f"# (imagetrust {__version__}).\n"
         "# Regenerate it rather than edit it: every action is pinned by a full commit SHA\n"
-        "# (imagetrust/workflow/actions.py says how to refresh them). The report, GitHub\n"
-        "# Pages and the issue for newly rejected images switch themselves on once the\n"
-        "# installed imagetrust has `report` and `diff`.\n"
+        "# (imagetrust/workflow/actions.py says how to refresh them).\n"
     )
 
 

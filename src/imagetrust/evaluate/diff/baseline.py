@@ -40,13 +40,24 @@ def default_baseline(conn: Connection, until: datetime) -> Baseline:
     ).all()
     if not rows:
         return Baseline("nothing (no run in the store)")
+    # The newest batch: the newest run and every run that overlaps it or ends within
+    # BATCH_GAP of its start, transitively (a long shard started first belongs to it too).
     batch_start = rows[-1].started_at
-    for row in reversed(rows[:-1]):
-        if row.finished_at >= batch_start - BATCH_GAP:  # overlaps, or ends just before
-            batch_start = min(batch_start, row.started_at)
-            continue
-        return Baseline(f"run #{row.id}", row.finished_at, True, int(row.id))
-    return Baseline("nothing (no run before the newest)")
+    members = {rows[-1].id}
+    grew = True
+    while grew:
+        grew = False
+        for row in rows:
+            if row.id not in members and row.finished_at >= batch_start - BATCH_GAP:
+                members.add(row.id)
+                batch_start = min(batch_start, row.started_at)
+                grew = True
+    before = [row for row in rows if row.id not in members]
+    if not before:
+        return Baseline("nothing (no run before the newest)")
+    # Shards finish in any order: the previous batch ended when its last run did.
+    last = max(before, key=lambda row: (row.finished_at, row.id))
+    return Baseline(f"run #{last.id}", last.finished_at, True, int(last.id))
 
 
 def since_run(conn: Connection, run_id: int) -> Baseline:

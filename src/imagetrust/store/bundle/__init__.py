@@ -8,7 +8,8 @@ shard found to the job that merges them into one history (``imagetrust export`` 
   written, what it covers (``since``), and for every member its size and SHA-256;
 - ``records/<kind>.jsonl``: one JSON object per line for each kind of record (runs, their
   errors, repositories, catalog snapshots, Hub tags, tag history, platforms, SBOM
-  references, results, findings, evidence, observations), in ``kinds.KINDS`` order;
+  references, results, findings, evidence, observations, finding sets of every engine, the
+  publisher's SBOMs, verdicts), in ``kinds.KINDS`` order;
 - ``sboms/<sha256>.json``: the SBOM documents, content-addressed (named by the SHA-256 of
   their bytes), each stored once whatever refers to it.
 
