@@ -19,6 +19,7 @@ from imagetrust.store.tags import tag_observations
 from tests.pipeline.world import World
 
 ALPINE_FINDING = ("libssl1.1", "ALPINE-CVE-2023-0286")
+KEV = Path(__file__).parent.parent / "fixtures" / "vulndb" / "kev"
 
 
 def run(
@@ -324,3 +325,59 @@ def test_run_keeps_a_finding_set_per_database_state_and_a_verdict_per_image(
         history = finding_set_history(conn, api)
     assert history[0].db_state == first.db_state
     assert len(history) == 2 and ("extra", 1) in history[1].db_state
+
+
+def test_a_kev_only_update_flags_stored_findings_and_rejects_without_a_download(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The KEV catalog is part of the database: when CISA lists a CVE an analysed image
+    has, the next run matches the stored SBOMs again (no pull), flags the finding with
+    CISA's dates, and the default policy's known-exploited rule rejects the image."""
+    from imagetrust.evaluate.policy.stored import decision_history
+    from imagetrust.vulndb.findings_store import finding_items, finding_set_history
+
+    monkeypatch.setenv("IMAGETRUST_DB_URL", store_url)
+    home = tmp_path / "home"
+    world.import_db(home)
+    real = KEV / "known_exploited_vulnerabilities.json"
+    assert main(["--home", str(home), "db", "import", str(real)]) == 0
+    code, _, err = run(world, home, capsys, "--jobs", "1")
+    assert code == 0, err
+    api = world.platform_digest("api")
+    with store(home) as opened, opened.read() as conn:
+        [before] = finding_set_history(conn, api)
+        [decision] = decision_history(conn, digests=[api])
+    assert before.known_exploited == ()
+    assert not any(r.rule == "known-exploited" and r.kind == "fired" for r in decision.reasons)
+    # CISA lists the image's OpenSSL CVE (a copy of the real catalog, one entry more)
+    catalog = json.loads(real.read_text())
+    listed = {**catalog["vulnerabilities"][0], "cveID": "CVE-2023-0286"}
+    listed.update(dateAdded="2026-05-20", dueDate="2026-06-10")
+    catalog["vulnerabilities"].append(listed)
+    catalog["catalogVersion"] = "2026.05.20"
+    updated = tmp_path / "kev.json"
+    updated.write_text(json.dumps(catalog))
+    assert main(["--home", str(home), "db", "import", str(updated)]) == 0
+    world.proxy.log.clear()
+    code, second, err = run(world, home, capsys, "--jobs", "1")
+    assert code == 0, err
+    assert (second["images"]["rematched"], second["images"]["new"]) == (3, 0)
+    assert world.requests("GET", "manifests") == [] and world.requests("GET", "blobs") == []
+    with store(home) as opened, opened.read() as conn:
+        history = finding_set_history(conn, api)
+        items = finding_items(conn, history[-1].id)
+        decisions = decision_history(conn, digests=[api])
+    assert len(history) == 2 and history[-1].known_exploited == ("CVE-2023-0286",)
+    [flagged] = [i for i in items if (i["package"], i["id"]) == ALPINE_FINDING]
+    assert flagged["known_exploited"]["date_added"] == "2026-05-20"
+    assert flagged["known_exploited"]["due_date"] == "2026-06-10"
+    latest = decisions[-1]
+    assert latest.verdict == "rejected"
+    assert any(
+        r.rule == "known-exploited" and r.kind == "fired" and "CVE-2023-0286" in r.detail
+        for r in latest.reasons
+    )

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from imagetrust.oci.reference import Reference
     from imagetrust.sbom.models import ImageSbom
     from imagetrust.store.database import Store
+    from imagetrust.vulndb.findings_store import DbState
     from imagetrust.vulndb.query import DbStatus
     from imagetrust.vulndb.scan import ImageScan
 
@@ -48,6 +49,7 @@ def parse_scan_target(text: str) -> Reference | SbomFile:
 class ScanOutcome(Struct):
     scans: list[ImageScan]
     status: DbStatus  # the database the findings came from (the same snapshot)
+    state: DbState = ()  # its state, KEV catalog included: the key of the finding sets
 
 
 def scan(
@@ -65,7 +67,7 @@ def scan(
             return match(store, sboms)
     from imagetrust.pipeline.analysis import analyse_image
     from imagetrust.sbom.stored import save_sbom
-    from imagetrust.vulndb.findings_store import save_finding_set, status_state
+    from imagetrust.vulndb.findings_store import save_finding_set
     from imagetrust.vulndb.scan_document import databases
     from imagetrust.vulndb.stored import save_scan_coverage
 
@@ -76,7 +78,7 @@ def scan(
                 save_sbom(conn, sbom, ctx.clock.now())
         outcome = match(store, sboms)
         dbs = databases(outcome.status.live_sources)
-        state = status_state(outcome.status)
+        state = outcome.state
         for scanned in outcome.scans:  # the findings kept, one image, one transaction
             with store.transaction() as conn:
                 save_scan_coverage(conn, scanned, dbs, ctx.clock.now())
@@ -86,7 +88,8 @@ def scan(
 
 def match(store: Store, sboms: list[ImageSbom]) -> ScanOutcome:
     """Every SBOM matched in one snapshot; an empty database is a failure (exit 1)."""
-    from imagetrust.vulndb.query import db_status
+    from imagetrust.vulndb.findings_store import db_state
+    from imagetrust.vulndb.query import db_status, live_generations
     from imagetrust.vulndb.scan import scan_sboms
 
     with store.read() as conn:
@@ -98,4 +101,5 @@ def match(store: Store, sboms: list[ImageSbom]) -> ScanOutcome:
                 "imagetrust db import PATH",
             )
         scans = list(scan_sboms(conn, sboms))
-    return ScanOutcome(scans, status)
+        state = db_state(live_generations(conn))
+    return ScanOutcome(scans, status, state)
