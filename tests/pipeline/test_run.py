@@ -381,3 +381,36 @@ def test_a_kev_only_update_flags_stored_findings_and_rejects_without_a_download(
         r.rule == "known-exploited" and r.kind == "fired" and "CVE-2023-0286" in r.detail
         for r in latest.reasons
     )
+
+
+def test_run_warns_about_an_old_database_and_refuses_past_max_db_age(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As ``scan``: a database older than ``[vulndb] max_age_days`` (7) is a warning, and
+    ``--max-db-age`` refuses before the run starts (exit 1, nothing recorded, nothing
+    fetched); the commands that judge stored findings warn too."""
+    home = tmp_path / "home"
+    code, _, err = run(world, home, capsys, "--jobs", "1", "--max-db-age", "5")
+    assert code == 1 and "the vulnerability database is empty" in err and "--max-db-age 5" in err
+    world.import_db(home)  # at the world's clock
+    monkeypatch.setenv("IMAGETRUST_NOW", "2026-06-11T08:00:00Z")  # ten days later
+    world.proxy.log.clear()
+    code, doc, err = run(world, home, capsys, "--jobs", "1", "--max-db-age", "5")
+    assert code == 1 and doc == {}, err
+    assert "is 10.0 days old, over --max-db-age 5" in err and "db update" in err
+    assert world.proxy.log == []
+    with store(home) as opened, opened.read() as conn:
+        assert list_runs(conn, kind="run") == []
+    code, doc, err = run(world, home, capsys, "--jobs", "1", "--max-db-age", "30")
+    assert code == 0 and doc["images"]["new"] == 3, err
+    assert "warning: vulnerability source" in err and "is 10.0 days old" in err
+    for command in (["policy", "check"], ["report", "--format", "md", "--out", "-"]):
+        capsys.readouterr()
+        main(["--home", str(home), *command])
+        assert "warning: vulnerability source" in capsys.readouterr().err, command
+    monkeypatch.setenv("IMAGETRUST_NOW", "2026-06-03T08:00:00Z")  # two days: fresh enough
+    code, _, err = run(world, home, capsys, "--jobs", "1", "--max-db-age", "5")
+    assert code == 0 and "warning" not in err, err

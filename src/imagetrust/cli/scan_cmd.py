@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from imagetrust.cli.options import ImageRef, PlatformOption
+from imagetrust.cli.options import ImageRef, MaxDbAgeOption, PlatformOption
 from imagetrust.cli.output import (
     emit_json,
     print_key_values,
@@ -33,7 +33,6 @@ from imagetrust.errors import ImagetrustError, PolicyViolation
 if TYPE_CHECKING:
     from imagetrust.evaluate.models import EolEvidence
     from imagetrust.sbom.models import ImageSbom
-    from imagetrust.vulndb.query import DbStatus
     from imagetrust.vulndb.scan import ImageScan
     from imagetrust.vulndb.severity import Severity
 
@@ -102,15 +101,7 @@ def scan(
             help="With --exit-code: do not fail an image whose OS packages were not checked.",
         ),
     ] = False,
-    max_db_age: Annotated[
-        float | None,
-        typer.Option(
-            "--max-db-age",
-            help="Refuse (exit 1) when a vulnerability source is older than this many days.",
-            min=0,
-            show_default=False,
-        ),
-    ] = None,
+    max_db_age: MaxDbAgeOption = None,
 ) -> None:
     """Scan an image (or an SBOM file, sbom:FILE) for vulnerabilities in the local database."""
     from imagetrust.oci.image import PlatformSelection
@@ -131,33 +122,14 @@ def scan(
         engines = {item.scan.sbom.digest: item.report.detail() for item in found.scans}
         dbs = found.databases()
     else:
+        from imagetrust.cli.db_age import check_db_age
         from imagetrust.vulndb.scan_document import databases
 
         outcome = scan_target(state.context(), target, selection)
-        _check_age(state, outcome.status, max_db_age)
+        check_db_age(state, outcome.ages, max_db_age)
         scans, engines, dbs = outcome.scans, {}, databases(outcome.status.live_sources)
     eol = _os_eol(state, [s.sbom for s in scans])
     _report(scans, dbs, fmt, ignore_unfixed, wanted, exit_code, allow_not_covered, eol, engines)
-
-
-def _check_age(state: CliState, status: DbStatus, max_days: float | None) -> None:
-    """Warn about sources older than ``[vulndb] max_age_days``; refuse past ``--max-db-age``."""
-    from imagetrust.cli.output import say
-    from imagetrust.vulndb.query import stale_sources
-
-    now = state.clock.now()
-    warn_days = state.settings.vulndb.max_age_days
-    for source, days in stale_sources(status, now, warn_days):
-        say(f"warning: vulnerability source {source} is {days:.1f} days old (imagetrust db update)")
-    if max_days is not None:
-        too_old = stale_sources(status, now, max_days)
-        if too_old:
-            source, days = too_old[0]
-            raise ImagetrustError(
-                f"vulnerability source {source} is {days:.1f} days old, over --max-db-age "
-                f"{max_days:g}",
-                hint="refresh it: imagetrust db update (or db import PATH)",
-            )
 
 
 def _os_eol(state: CliState, sboms: list[ImageSbom]) -> dict[str, EolEvidence]:

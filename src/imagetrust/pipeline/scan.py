@@ -8,6 +8,7 @@ the same generations even if an import switches meanwhile.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from imagetrust.sbom.models import ImageSbom
     from imagetrust.store.database import Store
     from imagetrust.vulndb.findings_store import DbState
+    from imagetrust.vulndb.freshness import SourceAge
     from imagetrust.vulndb.query import DbStatus
     from imagetrust.vulndb.scan import ImageScan
 
@@ -50,6 +52,7 @@ class ScanOutcome(Struct):
     scans: list[ImageScan]
     status: DbStatus  # the database the findings came from (the same snapshot)
     state: DbState = ()  # its state, KEV catalog included: the key of the finding sets
+    ages: list[SourceAge] = []  # how old each part of it is (``vulndb.freshness``)
 
 
 def scan(
@@ -64,7 +67,7 @@ def scan(
 
         sboms = [read_sbom_file(str(target.path))]
         with ctx.open_store() as store:
-            return match(store, sboms)
+            return match(store, sboms, ctx.clock.now())
     from imagetrust.pipeline.analysis import analyse_image
     from imagetrust.sbom.stored import save_sbom
     from imagetrust.vulndb.findings_store import save_finding_set
@@ -76,7 +79,7 @@ def scan(
         for sbom in sboms:
             with store.transaction() as conn:
                 save_sbom(conn, sbom, ctx.clock.now())
-        outcome = match(store, sboms)
+        outcome = match(store, sboms, ctx.clock.now())
         dbs = databases(outcome.status.live_sources)
         state = outcome.state
         for scanned in outcome.scans:  # the findings kept, one image, one transaction
@@ -86,9 +89,10 @@ def scan(
         return outcome
 
 
-def match(store: Store, sboms: list[ImageSbom]) -> ScanOutcome:
+def match(store: Store, sboms: list[ImageSbom], now: datetime) -> ScanOutcome:
     """Every SBOM matched in one snapshot; an empty database is a failure (exit 1)."""
     from imagetrust.vulndb.findings_store import db_state
+    from imagetrust.vulndb.freshness import database_ages
     from imagetrust.vulndb.query import db_status, live_generations
     from imagetrust.vulndb.scan import scan_sboms
 
@@ -102,4 +106,5 @@ def match(store: Store, sboms: list[ImageSbom]) -> ScanOutcome:
             )
         scans = list(scan_sboms(conn, sboms))
         state = db_state(live_generations(conn))
-    return ScanOutcome(scans, status, state)
+        ages = database_ages(conn, now)
+    return ScanOutcome(scans, status, state, ages)

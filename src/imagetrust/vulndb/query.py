@@ -293,12 +293,3 @@ def live_generations(conn: Connection) -> list[tuple[str, int, str | None]]:
     found = [(str(name), int(generation), version) for name, generation, version in rows]
     kev = kev_generation(conn) if found else None
     return sorted([*found, kev], key=lambda row: row[0]) if kev is not None else found
-
-
-def stale_sources(status: DbStatus, now: datetime, max_days: float) -> list[tuple[str, float]]:
-    """Live sources imported more than ``max_days`` before ``now``, oldest first."""
-    ages = [
-        (source.name, (now - source.imported_at).total_seconds() / 86400)
-        for source in status.live_sources
-    ]
-    return sorted(((name, days) for name, days in ages if days > max_days), key=lambda a: -a[1])
