@@ -3,6 +3,7 @@ the replayed Hub, the real Alpine package database and the demo's real advisorie
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
@@ -381,6 +382,31 @@ def test_a_kev_only_update_flags_stored_findings_and_rejects_without_a_download(
         r.rule == "known-exploited" and r.kind == "fired" and "CVE-2023-0286" in r.detail
         for r in latest.reasons
     )
+    # every output shows CISA's dates: show (JSON and table), the report's CSV and page
+    api_name = f"{world.name('api')}:latest"
+    capsys.readouterr()
+    assert main(["--home", str(home), "show", api_name, "-f", "json"]) == 0
+    [platform] = json.loads(capsys.readouterr().out)["tags"][0]["platforms"]
+    [shown] = [f for f in platform["findings"] if (f["package"], f["id"]) == ALPINE_FINDING]
+    assert shown["known_exploited"]["cve"] == "CVE-2023-0286"
+    assert shown["known_exploited"]["due_date"] == "2026-06-10"
+    assert main(["--home", str(home), "show", api_name]) == 0
+    table = capsys.readouterr().out
+    assert "known exploited (CISA)" in table and "added 2026-05-20, due 2026-06-10" in table
+    csv_dir, site = tmp_path / "csv", tmp_path / "site"
+    assert main(["--home", str(home), "report", "--format", "csv", "--out", str(csv_dir)]) == 0
+    with (csv_dir / "findings.csv").open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["digest"] == api]
+    [row] = [r for r in rows if (r["package"], r["id"]) == ALPINE_FINDING]
+    assert (row["known_exploited"], row["kev_date_added"], row["kev_due_date"]) == (
+        "true",
+        "2026-05-20",
+        "2026-06-10",
+    )
+    assert all(r["kev_due_date"] == "" for r in rows if r["known_exploited"] == "false")
+    assert main(["--home", str(home), "report", "--out", str(site)]) == 0
+    pages = [p.read_text() for p in (site / "images").glob("*.html") if api[7:19] in p.read_text()]
+    assert pages and all("added 2026-05-20, due 2026-06-10" in page for page in pages)
 
 
 def test_run_warns_about_an_old_database_and_refuses_past_max_db_age(

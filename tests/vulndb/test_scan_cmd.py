@@ -234,3 +234,30 @@ def test_scan_warns_about_an_old_database_and_refuses_past_max_db_age(  # type: 
     assert run(capsys, *base, "--now", "2026-11-24", "db", "import", str(KEV))[0] == 0
     code, out, err = run(capsys, *scan)
     assert code == 0 and "warning" not in err, err
+
+
+def test_the_scan_table_marks_known_exploited_findings_with_cisas_dates(  # type: ignore[no-untyped-def]
+    cli, layouts: dict[str, str], tmp_path: Path
+) -> None:
+    """A copy of the real catalog that also lists the OpenSSL CVE Alpine's libssl1.1 has."""
+    catalog = json.loads(KEV.read_text())
+    catalog["vulnerabilities"].append(
+        {**catalog["vulnerabilities"][0], "cveID": "CVE-2023-0286", "dateAdded": "2026-05-20"}
+        | {"dueDate": "2026-06-10"}
+    )
+    (tmp_path / "kev.json").write_text(json.dumps(catalog))
+    assert cli("db", "import", str(VULNDB))[0] == 0
+    assert cli("db", "import", str(tmp_path / "kev.json"))[0] == 0
+    code, out, err = cli("scan", layouts["alpine"])
+    assert code == 0, err
+    assert "known exploited (CISA)" in out
+    lines = [line for line in out.splitlines() if "ALPINE-CVE-2023-0286" in line]
+    assert lines and all(
+        "KEV CVE-2023-0286: added 2026-05-20, due 2026-06-10" in line for line in lines
+    )
+    others = [line for line in out.splitlines() if "ALPINE-CVE-2023-0215" in line]
+    assert others and all("KEV" not in line and line.rstrip().endswith("-") for line in others)
+    # without a listed finding the table keeps its columns
+    assert cli("db", "import", str(KEV))[0] == 0
+    code, out, _ = cli("scan", layouts["alpine"])
+    assert code == 0 and "ALPINE-CVE-2023-0286" in out and "known exploited" not in out

@@ -235,18 +235,31 @@ def _print_table(image: dict[str, Any], *, several: bool) -> None:
     rows.extend(("INCOMPLETE", reason) for reason in image["incomplete"])
     print_key_values(rows)
     table = Table(box=None, pad_edge=False)
-    for column in ("package", "installed", "vulnerability", "severity", "fixed in", "state"):
+    exploited = any(item["known_exploited"] for item in image["vulnerabilities"])
+    columns = ["package", "installed", "vulnerability", "severity", "fixed in", "state"]
+    for column in [*columns, "known exploited (CISA)"] if exploited else columns:
         table.add_column(column, overflow="fold")
     for item in image["vulnerabilities"]:
-        table.add_row(
+        cells = [
             item["package"],
             item["installed_version"],
             item["id"],
             item["severity"],
             item["fixed_version"] or "-",
             item["fix_state"],
-        )
+        ]
+        if exploited:
+            cells.append(_kev_cell(item["known_exploited"]))
+        table.add_row(*cells)
     console.print(table)
+
+
+def _kev_cell(value: object) -> str:
+    """``KEV CVE-2021-4034: added 2022-06-27, due 2022-07-18``, or ``-``."""
+    from imagetrust.vulndb.kev import KnownExploited
+
+    entry = KnownExploited.from_json(value)
+    return f"KEV {entry.cve}: {entry.dates}" if entry is not None else "-"
 
 
 def _joined(*parts: str | None) -> str:

@@ -66,6 +66,42 @@ class KnownExploited(Struct, frozen=True):
             "known_ransomware_use": self.ransomware,
         }
 
+    @classmethod
+    def from_json(cls, value: object) -> KnownExploited | None:
+        """What ``to_json`` wrote, read back from a stored finding (``show``, the report);
+        None for anything else. A date that does not read is left out, not guessed."""
+        if not isinstance(value, dict):
+            return None
+        cve = value.get("cve")
+        if not isinstance(cve, str) or not _CVE.match(cve):
+            return None
+
+        def when(key: str) -> date | None:
+            try:
+                return _date(value, key)
+            except ValueError:
+                return None
+
+        return cls(
+            cve,
+            when("date_added"),
+            when("due_date"),
+            _text(value, "vendor"),
+            _text(value, "product"),
+            _text(value, "name"),
+            _text(value, "known_ransomware_use", 32),
+        )
+
+    @property
+    def dates(self) -> str:
+        """``added 2021-06-28, due 2021-07-19``, for tables and pages."""
+        parts = [
+            f"{label} {day.isoformat()}"
+            for label, day in (("added", self.date_added), ("due", self.due_date))
+            if day is not None
+        ]
+        return ", ".join(parts) or "no dates"
+
 
 class KevCatalog(Struct, frozen=True):
     version: str
