@@ -407,6 +407,10 @@ def test_a_kev_only_update_flags_stored_findings_and_rejects_without_a_download(
     assert main(["--home", str(home), "report", "--out", str(site)]) == 0
     pages = [p.read_text() for p in (site / "images").glob("*.html") if api[7:19] in p.read_text()]
     assert pages and all("added 2026-05-20, due 2026-06-10" in page for page in pages)
+    # the same catalog fetched again is the same state: nothing to match again
+    assert main(["--home", str(home), "db", "import", str(updated)]) == 0
+    code, third, err = run(world, home, capsys, "--jobs", "1")
+    assert code == 0 and (third["images"]["unchanged"], third["images"]["rematched"]) == (3, 0)
 
 
 def test_run_warns_about_an_old_database_and_refuses_past_max_db_age(
