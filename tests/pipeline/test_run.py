@@ -437,7 +437,11 @@ def test_run_warns_about_an_old_database_and_refuses_past_max_db_age(
     code, doc, err = run(world, home, capsys, "--jobs", "1", "--max-db-age", "30")
     assert code == 0 and doc["images"]["new"] == 3, err
     assert "warning: vulnerability source" in err and "is 10.0 days old" in err
-    for command in (["policy", "check"], ["report", "--format", "md", "--out", "-"]):
+    for command in (
+        ["evaluate", "--offline"],
+        ["policy", "check"],
+        ["report", "--format", "md", "--out", "-"],
+    ):
         capsys.readouterr()
         main(["--home", str(home), *command])
         assert "warning: vulnerability source" in capsys.readouterr().err, command
