@@ -3,6 +3,7 @@ the replayed Hub, the real Alpine package database and the demo's real advisorie
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ from imagetrust.store.tags import tag_observations
 from tests.pipeline.world import World
 
 ALPINE_FINDING = ("libssl1.1", "ALPINE-CVE-2023-0286")
+KEV = Path(__file__).parent.parent / "fixtures" / "vulndb" / "kev"
 
 
 def run(
@@ -324,3 +326,125 @@ def test_run_keeps_a_finding_set_per_database_state_and_a_verdict_per_image(
         history = finding_set_history(conn, api)
     assert history[0].db_state == first.db_state
     assert len(history) == 2 and ("extra", 1) in history[1].db_state
+
+
+def test_a_kev_only_update_flags_stored_findings_and_rejects_without_a_download(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The KEV catalog is part of the database: when CISA lists a CVE an analysed image
+    has, the next run matches the stored SBOMs again (no pull), flags the finding with
+    CISA's dates, and the default policy's known-exploited rule rejects the image."""
+    from imagetrust.evaluate.policy.stored import decision_history
+    from imagetrust.vulndb.findings_store import finding_items, finding_set_history
+
+    monkeypatch.setenv("IMAGETRUST_DB_URL", store_url)
+    home = tmp_path / "home"
+    world.import_db(home)
+    real = KEV / "known_exploited_vulnerabilities.json"
+    assert main(["--home", str(home), "db", "import", str(real)]) == 0
+    code, _, err = run(world, home, capsys, "--jobs", "1")
+    assert code == 0, err
+    api = world.platform_digest("api")
+    with store(home) as opened, opened.read() as conn:
+        [before] = finding_set_history(conn, api)
+        [decision] = decision_history(conn, digests=[api])
+    assert before.known_exploited == ()
+    assert not any(r.rule == "known-exploited" and r.kind == "fired" for r in decision.reasons)
+    # CISA lists the image's OpenSSL CVE (a copy of the real catalog, one entry more)
+    catalog = json.loads(real.read_text())
+    listed = {**catalog["vulnerabilities"][0], "cveID": "CVE-2023-0286"}
+    listed.update(dateAdded="2026-05-20", dueDate="2026-06-10")
+    catalog["vulnerabilities"].append(listed)
+    catalog["catalogVersion"] = "2026.05.20"
+    updated = tmp_path / "kev.json"
+    updated.write_text(json.dumps(catalog))
+    assert main(["--home", str(home), "db", "import", str(updated)]) == 0
+    world.proxy.log.clear()
+    code, second, err = run(world, home, capsys, "--jobs", "1")
+    assert code == 0, err
+    assert (second["images"]["rematched"], second["images"]["new"]) == (3, 0)
+    assert world.requests("GET", "manifests") == [] and world.requests("GET", "blobs") == []
+    with store(home) as opened, opened.read() as conn:
+        history = finding_set_history(conn, api)
+        items = finding_items(conn, history[-1].id)
+        decisions = decision_history(conn, digests=[api])
+    assert len(history) == 2 and history[-1].known_exploited == ("CVE-2023-0286",)
+    [flagged] = [i for i in items if (i["package"], i["id"]) == ALPINE_FINDING]
+    assert flagged["known_exploited"]["date_added"] == "2026-05-20"
+    assert flagged["known_exploited"]["due_date"] == "2026-06-10"
+    latest = decisions[-1]
+    assert latest.verdict == "rejected"
+    assert any(
+        r.rule == "known-exploited" and r.kind == "fired" and "CVE-2023-0286" in r.detail
+        for r in latest.reasons
+    )
+    # every output shows CISA's dates: show (JSON and table), the report's CSV and page
+    api_name = f"{world.name('api')}:latest"
+    capsys.readouterr()
+    assert main(["--home", str(home), "show", api_name, "-f", "json"]) == 0
+    [platform] = json.loads(capsys.readouterr().out)["tags"][0]["platforms"]
+    [shown] = [f for f in platform["findings"] if (f["package"], f["id"]) == ALPINE_FINDING]
+    assert shown["known_exploited"]["cve"] == "CVE-2023-0286"
+    assert shown["known_exploited"]["due_date"] == "2026-06-10"
+    assert main(["--home", str(home), "show", api_name]) == 0
+    table = capsys.readouterr().out
+    assert "known exploited (CISA)" in table and "added 2026-05-20, due 2026-06-10" in table
+    csv_dir, site = tmp_path / "csv", tmp_path / "site"
+    assert main(["--home", str(home), "report", "--format", "csv", "--out", str(csv_dir)]) == 0
+    with (csv_dir / "findings.csv").open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["digest"] == api]
+    [row] = [r for r in rows if (r["package"], r["id"]) == ALPINE_FINDING]
+    assert (row["known_exploited"], row["kev_date_added"], row["kev_due_date"]) == (
+        "true",
+        "2026-05-20",
+        "2026-06-10",
+    )
+    assert all(r["kev_due_date"] == "" for r in rows if r["known_exploited"] == "false")
+    assert main(["--home", str(home), "report", "--out", str(site)]) == 0
+    pages = [p.read_text() for p in (site / "images").glob("*.html") if api[7:19] in p.read_text()]
+    assert pages and all("added 2026-05-20, due 2026-06-10" in page for page in pages)
+    # the same catalog fetched again is the same state: nothing to match again
+    assert main(["--home", str(home), "db", "import", str(updated)]) == 0
+    code, third, err = run(world, home, capsys, "--jobs", "1")
+    assert code == 0 and (third["images"]["unchanged"], third["images"]["rematched"]) == (3, 0)
+
+
+def test_run_warns_about_an_old_database_and_refuses_past_max_db_age(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As ``scan``: a database older than ``[vulndb] max_age_days`` (7) is a warning, and
+    ``--max-db-age`` refuses before the run starts (exit 1, nothing recorded, nothing
+    fetched); the commands that judge stored findings warn too."""
+    home = tmp_path / "home"
+    code, _, err = run(world, home, capsys, "--jobs", "1", "--max-db-age", "5")
+    assert code == 1 and "the vulnerability database is empty" in err and "--max-db-age 5" in err
+    world.import_db(home)  # at the world's clock
+    monkeypatch.setenv("IMAGETRUST_NOW", "2026-06-11T08:00:00Z")  # ten days later
+    world.proxy.log.clear()
+    code, doc, err = run(world, home, capsys, "--jobs", "1", "--max-db-age", "5")
+    assert code == 1 and doc == {}, err
+    assert "is 10.0 days old, over --max-db-age 5" in err and "db update" in err
+    assert world.proxy.log == []
+    with store(home) as opened, opened.read() as conn:
+        assert list_runs(conn, kind="run") == []
+    code, doc, err = run(world, home, capsys, "--jobs", "1", "--max-db-age", "30")
+    assert code == 0 and doc["images"]["new"] == 3, err
+    assert "warning: vulnerability source" in err and "is 10.0 days old" in err
+    for command in (
+        ["evaluate", "--offline"],
+        ["policy", "check"],
+        ["report", "--format", "md", "--out", "-"],
+    ):
+        capsys.readouterr()
+        main(["--home", str(home), *command])
+        assert "warning: vulnerability source" in capsys.readouterr().err, command
+    monkeypatch.setenv("IMAGETRUST_NOW", "2026-06-03T08:00:00Z")  # two days: fresh enough
+    code, _, err = run(world, home, capsys, "--jobs", "1", "--max-db-age", "5")
+    assert code == 0 and "warning" not in err, err

@@ -227,3 +227,32 @@ def test_known_exploited_flags_findings_in_every_output(
     assert finding["known_exploited"]["cve"] == "CVE-2021-4034"
     assert finding["known_exploited"]["date_added"] == pwnkit["dateAdded"]
     assert finding["known_exploited"]["due_date"] == pwnkit["dueDate"]
+
+
+def test_the_kev_catalog_is_part_of_the_database_state_and_moves_only_with_its_content(
+    cli, bucket: Bucket, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A KEV-only update changes the state that keys finding sets (so ``run`` matches
+    again); the same catalog fetched again does not (no needless re-match)."""
+    from imagetrust.vulndb.query import live_generations
+
+    def state() -> list[tuple[str, int, str | None]]:
+        with Store.open(cli.store_url) as store, store.read() as conn:
+            return live_generations(conn)
+
+    real = KEV / "known_exploited_vulnerabilities.json"
+    assert cli("db", "import", str(real), capsys=capsys)[0] == 0
+    assert state() == []  # no source yet: still "nothing to match against"
+    bucket.zips["Debian"] = zip_of(DEBIAN)
+    assert cli("db", "update", "-e", "Debian", capsys=capsys)[0] == 0
+    first = state()
+    assert [row[0] for row in first] == ["cisa-kev", "osv:Debian"]
+    assert first[0][2] == json.loads(real.read_text())["catalogVersion"]
+    assert cli("db", "import", str(real), capsys=capsys)[0] == 0
+    assert state() == first
+    catalog = json.loads(real.read_text())
+    catalog["vulnerabilities"].append({**catalog["vulnerabilities"][0], "cveID": "CVE-2023-0286"})
+    (tmp_path / "kev.json").write_text(json.dumps(catalog))  # listed one more, same version
+    assert cli("db", "import", str(tmp_path / "kev.json"), capsys=capsys)[0] == 0
+    second = state()
+    assert second[1] == first[1] and second[0][1] == first[0][1] + 1

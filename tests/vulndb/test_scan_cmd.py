@@ -194,3 +194,70 @@ def test_scan_keeps_the_findings_and_evaluate_reads_them(
     assert cli("scan", layouts["alpine"])[0] == 0
     with Store.open(store_url) as store, store.read() as conn:
         assert len(finding_set_history(conn, digest)) == 1
+
+
+KEV = (
+    Path(__file__).parent.parent
+    / "fixtures"
+    / "vulndb"
+    / "kev"
+    / "known_exploited_vulnerabilities.json"
+)
+
+
+def test_scan_keys_its_set_by_the_kev_catalog_too(cli, layouts: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """A set ``scan`` stored after a KEV import is the live one for ``evaluate`` (the same
+    state ``run`` keys by), not "an earlier database state"."""
+    assert cli("db", "import", str(VULNDB))[0] == 0
+    assert cli("db", "import", str(KEV))[0] == 0
+    assert cli("scan", layouts["alpine"])[0] == 0
+    code, out, err = cli("evaluate", layouts["alpine"], "--format", "json")
+    assert code == 0, err
+    [image] = json.loads(out)["images"]
+    assert "against the live database" in image["vulnerabilities"]["reason"]
+
+
+def test_scan_warns_about_an_old_database_and_refuses_past_max_db_age(  # type: ignore[no-untyped-def]
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str], layouts: dict[str, str]
+) -> None:
+    """Every part counts, the KEV catalog too: an old catalog flags too few findings."""
+    base = ["--home", str(tmp_path / "home"), "--db-url", store_url]
+    assert run(capsys, *base, "--now", "2026-11-01", "db", "import", str(KEV))[0] == 0
+    assert run(capsys, *base, "--now", "2026-11-23", "db", "import", str(VULNDB))[0] == 0
+    code, out, err = run(capsys, *base, "--now", "2026-11-24", "scan", layouts["alpine"])
+    assert code == 0 and out, err
+    assert "warning: vulnerability source cisa-kev is 23.0 days old" in err
+    assert "1.0 days old" not in err  # the sources are fresh
+    scan = [*base, "--now", "2026-11-24", "scan", layouts["alpine"], "--max-db-age", "5"]
+    code, out, err = run(capsys, *scan)
+    assert code == 1 and "cisa-kev is 23.0 days old, over --max-db-age 5" in err
+    assert run(capsys, *base, "--now", "2026-11-24", "db", "import", str(KEV))[0] == 0
+    code, out, err = run(capsys, *scan)
+    assert code == 0 and "warning" not in err, err
+
+
+def test_the_scan_table_marks_known_exploited_findings_with_cisas_dates(  # type: ignore[no-untyped-def]
+    cli, layouts: dict[str, str], tmp_path: Path
+) -> None:
+    """A copy of the real catalog that also lists the OpenSSL CVE Alpine's libssl1.1 has."""
+    catalog = json.loads(KEV.read_text())
+    catalog["vulnerabilities"].append(
+        {**catalog["vulnerabilities"][0], "cveID": "CVE-2023-0286", "dateAdded": "2026-05-20"}
+        | {"dueDate": "2026-06-10"}
+    )
+    (tmp_path / "kev.json").write_text(json.dumps(catalog))
+    assert cli("db", "import", str(VULNDB))[0] == 0
+    assert cli("db", "import", str(tmp_path / "kev.json"))[0] == 0
+    code, out, err = cli("scan", layouts["alpine"])
+    assert code == 0, err
+    assert "known exploited (CISA)" in out
+    lines = [line for line in out.splitlines() if "ALPINE-CVE-2023-0286" in line]
+    assert lines and all(
+        "KEV CVE-2023-0286: added 2026-05-20, due 2026-06-10" in line for line in lines
+    )
+    others = [line for line in out.splitlines() if "ALPINE-CVE-2023-0215" in line]
+    assert others and all("KEV" not in line and line.rstrip().endswith("-") for line in others)
+    # without a listed finding the table keeps its columns
+    assert cli("db", "import", str(KEV))[0] == 0
+    code, out, _ = cli("scan", layouts["alpine"])
+    assert code == 0 and "ALPINE-CVE-2023-0286" in out and "known exploited" not in out

@@ -92,6 +92,7 @@ def evaluate(
     ] = 20,
 ) -> None:
     """Compute and store the evidence for images whose SBOMs the store holds, and show it."""
+    from imagetrust.cli.db_age import warn_db_age
     from imagetrust.evaluate.batch import evaluate_stored
 
     state: CliState = ctx.obj
@@ -101,6 +102,7 @@ def evaluate(
     since_at = _since(since)
     review: Review | None = None
     with state.open_store(create=False) as store:
+        warn_db_age(state, store)
         if offline:
             result = evaluate_stored(
                 store, context, refs=refs or (), namespace=namespace, subject=subject

@@ -103,3 +103,13 @@ ResolvePlatformOption = Annotated[
         show_default=False,
     ),
 ]
+
+MaxDbAgeOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-db-age",
+        help="Refuse (exit 1) when a vulnerability source is older than this many days.",
+        min=0,
+        show_default=False,
+    ),
+]

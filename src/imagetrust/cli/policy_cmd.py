@@ -80,6 +80,7 @@ def check(
     ] = CheckFormat.TABLE,
 ) -> None:
     """Judge every evaluated image against the policy; store and show the verdicts."""
+    from imagetrust.cli.db_age import warn_db_age
     from imagetrust.evaluate.policy.check import check_document, check_store
     from imagetrust.evaluate.policy.model import Verdict
     from imagetrust.evaluate.policy.stored import save_decision
@@ -90,6 +91,7 @@ def check(
     policy, vex = policy_and_vex(policy_path, vex_paths)
     now = state.clock.now()
     with state.open_store(create=False) as store:
+        warn_db_age(state, store)
         with store.read() as conn:
             result = check_store(conn, policy, now=now, vex=vex, images=images or ())
             recommendations = recommend_check(

@@ -55,6 +55,7 @@ def report(
     ] = None,
 ) -> None:
     """The report: an offline HTML site, or Markdown, JSON or CSV, from the store alone."""
+    from imagetrust.cli.db_age import warn_db_age
     from imagetrust.report import build_model, render_text, write_built
     from imagetrust.report.interface import out_path
 
@@ -69,6 +70,7 @@ def report(
     policy, vex = policy_and_vex(policy_path, vex_paths)
     now = state.clock.now()
     with state.open_store(create=False) as store:
+        warn_db_age(state, store)
         built = build_model(store, now=now, policy=policy, vex=vex, since=since_at)
     if folder is None:
         typer.echo(render_text(built, fmt), nl=False)

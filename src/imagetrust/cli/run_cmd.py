@@ -18,6 +18,7 @@ import typer
 
 from imagetrust.cli.options import (
     ImagesFileOption,
+    MaxDbAgeOption,
     RepositoriesArgument,
     ResolvePlatformOption,
     StateChoice,
@@ -25,7 +26,7 @@ from imagetrust.cli.options import (
     TagsChoice,
     TagsOption,
 )
-from imagetrust.cli.output import OutputFormat, emit_json, say, stdout_console
+from imagetrust.cli.output import OutputFormat, emit_json, printable, say, stdout_console
 from imagetrust.cli.state import CliState
 from imagetrust.errors import ImagetrustError, UsageError
 
@@ -107,6 +108,7 @@ def run(
             show_default=False,
         ),
     ] = None,
+    max_db_age: MaxDbAgeOption = None,
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
     ] = OutputFormat.TABLE,
@@ -144,6 +146,7 @@ def run(
         report_dir=report,
         shard=share,
         engines=engines,
+        max_db_age=max_db_age,
     )
     quiet = cli.verbosity < 0
     with _observer(quiet) as observer:
@@ -194,6 +197,9 @@ def _observer(quiet: bool) -> Any:
 
         def note(self, text: str) -> None:
             say(f"note: {text}")
+
+        def warning(self, text: str) -> None:
+            say(f"warning: {text}")
 
         def __enter__(self) -> RunObserver:
             return self
@@ -253,6 +259,9 @@ def _observer(quiet: bool) -> Any:
 
         def note(self, text: str) -> None:
             self.console.print(f"note: {text}", highlight=False)
+
+        def warning(self, text: str) -> None:
+            self.console.print(printable(f"warning: {text}"), highlight=False, markup=False)
 
         def __enter__(self) -> RunObserver:
             self.progress.start()

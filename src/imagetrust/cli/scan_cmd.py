@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from imagetrust.cli.options import ImageRef, PlatformOption
+from imagetrust.cli.options import ImageRef, MaxDbAgeOption, PlatformOption
 from imagetrust.cli.output import (
     emit_json,
     print_key_values,
@@ -33,7 +33,6 @@ from imagetrust.errors import ImagetrustError, PolicyViolation
 if TYPE_CHECKING:
     from imagetrust.evaluate.models import EolEvidence
     from imagetrust.sbom.models import ImageSbom
-    from imagetrust.vulndb.query import DbStatus
     from imagetrust.vulndb.scan import ImageScan
     from imagetrust.vulndb.severity import Severity
 
@@ -102,15 +101,7 @@ def scan(
             help="With --exit-code: do not fail an image whose OS packages were not checked.",
         ),
     ] = False,
-    max_db_age: Annotated[
-        float | None,
-        typer.Option(
-            "--max-db-age",
-            help="Refuse (exit 1) when a vulnerability source is older than this many days.",
-            min=0,
-            show_default=False,
-        ),
-    ] = None,
+    max_db_age: MaxDbAgeOption = None,
 ) -> None:
     """Scan an image (or an SBOM file, sbom:FILE) for vulnerabilities in the local database."""
     from imagetrust.oci.image import PlatformSelection
@@ -131,33 +122,14 @@ def scan(
         engines = {item.scan.sbom.digest: item.report.detail() for item in found.scans}
         dbs = found.databases()
     else:
+        from imagetrust.cli.db_age import check_db_age
         from imagetrust.vulndb.scan_document import databases
 
         outcome = scan_target(state.context(), target, selection)
-        _check_age(state, outcome.status, max_db_age)
+        check_db_age(state, outcome.ages, max_db_age)
         scans, engines, dbs = outcome.scans, {}, databases(outcome.status.live_sources)
     eol = _os_eol(state, [s.sbom for s in scans])
     _report(scans, dbs, fmt, ignore_unfixed, wanted, exit_code, allow_not_covered, eol, engines)
-
-
-def _check_age(state: CliState, status: DbStatus, max_days: float | None) -> None:
-    """Warn about sources older than ``[vulndb] max_age_days``; refuse past ``--max-db-age``."""
-    from imagetrust.cli.output import say
-    from imagetrust.vulndb.query import stale_sources
-
-    now = state.clock.now()
-    warn_days = state.settings.vulndb.max_age_days
-    for source, days in stale_sources(status, now, warn_days):
-        say(f"warning: vulnerability source {source} is {days:.1f} days old (imagetrust db update)")
-    if max_days is not None:
-        too_old = stale_sources(status, now, max_days)
-        if too_old:
-            source, days = too_old[0]
-            raise ImagetrustError(
-                f"vulnerability source {source} is {days:.1f} days old, over --max-db-age "
-                f"{max_days:g}",
-                hint="refresh it: imagetrust db update (or db import PATH)",
-            )
 
 
 def _os_eol(state: CliState, sboms: list[ImageSbom]) -> dict[str, EolEvidence]:
@@ -263,18 +235,31 @@ def _print_table(image: dict[str, Any], *, several: bool) -> None:
     rows.extend(("INCOMPLETE", reason) for reason in image["incomplete"])
     print_key_values(rows)
     table = Table(box=None, pad_edge=False)
-    for column in ("package", "installed", "vulnerability", "severity", "fixed in", "state"):
+    exploited = any(item["known_exploited"] for item in image["vulnerabilities"])
+    columns = ["package", "installed", "vulnerability", "severity", "fixed in", "state"]
+    for column in [*columns, "known exploited (CISA)"] if exploited else columns:
         table.add_column(column, overflow="fold")
     for item in image["vulnerabilities"]:
-        table.add_row(
+        cells = [
             item["package"],
             item["installed_version"],
             item["id"],
             item["severity"],
             item["fixed_version"] or "-",
             item["fix_state"],
-        )
+        ]
+        if exploited:
+            cells.append(_kev_cell(item["known_exploited"]))
+        table.add_row(*cells)
     console.print(table)
+
+
+def _kev_cell(value: object) -> str:
+    """``KEV CVE-2021-4034: added 2022-06-27, due 2022-07-18``, or ``-``."""
+    from imagetrust.vulndb.kev import KnownExploited
+
+    entry = KnownExploited.from_json(value)
+    return f"KEV {entry.cve}: {entry.dates}" if entry is not None else "-"
 
 
 def _joined(*parts: str | None) -> str:

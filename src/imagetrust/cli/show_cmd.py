@@ -201,6 +201,7 @@ def _finding_rows(decision: Decision, refs: list[FindingRef] | None) -> list[dic
             "fixable": f.fixable,
             "fixed_version": f.fixed_version,
             "purl": f.purl,
+            "known_exploited": f.known_exploited.to_json() if f.known_exploited else None,
             "suppressed": gone.get(f.label),
         }
         for f in refs
@@ -382,18 +383,27 @@ def _findings_table(decision: Decision, refs: list[FindingRef]) -> None:
     order = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
     gone = _suppressed(decision)
     table = Table(title=f"findings of {decision.platform}", title_justify="left")
-    for column in ("id", "package", "version", "severity", "fixed in", "where it went"):
+    exploited = any(ref.known_exploited is not None for ref in refs)
+    columns = ["id", "package", "version", "severity", "fixed in", "where it went"]
+    for column in [*columns, "known exploited (CISA)"] if exploited else columns:
         table.add_column(column)
-    ordered = sorted(refs, key=lambda f: (order.get(f.severity, 4), not f.fixable, f.id))
+    # the known-exploited ones first: they are what the policy blocks on
+    ordered = sorted(
+        refs,
+        key=lambda f: (f.known_exploited is None, order.get(f.severity, 4), not f.fixable, f.id),
+    )
     for ref in ordered[:FINDINGS_SHOWN]:
-        table.add_row(
+        cells = [
             ref.id,
             ref.package,
             ref.version,
             ref.severity,
             ref.fixed_version or "-",
             gone.get(ref.label, "counted"),
-        )
+        ]
+        if exploited:
+            cells.append(ref.known_exploited.dates if ref.known_exploited else "-")
+        table.add_row(*cells)
     console = stdout_console()
     console.print(table)
     if len(ordered) > FINDINGS_SHOWN:

@@ -98,6 +98,10 @@ class RunObserver:
     def note(self, text: str) -> None:
         """Something worth a line: a resumed run, an empty database, a budget stop."""
 
+    def warning(self, text: str) -> None:
+        """Something that may make the results wrong: an old vulnerability database."""
+        self.note(f"warning: {text}")
+
 
 class _InFlight(Struct):
     work: ImageWork

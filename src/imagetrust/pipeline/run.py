@@ -62,6 +62,8 @@ class RunOptions(Struct, frozen=True):
     # Other scanners run on each analysed image that has no set of theirs yet (``trivy``,
     # ``grype``), after imagetrust's own matching, which always runs: verdicts rest on it.
     engines: tuple[str, ...] = ()
+    # Refuse to start when a part of the vulnerability database is older (``--max-db-age``)
+    max_db_age: float | None = None
 
     def parameters(self) -> dict[str, Any]:
         """What the run is: a killed run resumes only if asked the same again."""
@@ -131,6 +133,7 @@ def run(
 
     watcher = observer or RunObserver()
     with ctx.open_store() as store:
+        _check_db_age(ctx, store, options, watcher)
         try:
             with exclusive(store, RUN_LOCK, timeout=options.wait):
                 return _locked(ctx, store, options, watcher)
@@ -141,6 +144,20 @@ def run(
                 "another `imagetrust run` is working on this store",
                 hint="wait for it to finish, or give --wait SECONDS",
             ) from None
+
+
+def _check_db_age(
+    ctx: PipelineContext, store: Store, options: RunOptions, observer: RunObserver
+) -> None:
+    """Warn about an old database; with ``--max-db-age``, refuse before anything is done
+    (no run is recorded, nothing fetched): a scheduled job must not judge on old data."""
+    from imagetrust.vulndb.freshness import age_warnings, database_ages, refuse_if_older
+
+    with store.read() as conn:
+        ages = database_ages(conn, ctx.clock.now())
+    for line in age_warnings(ages, ctx.settings.vulndb.max_age_days):
+        observer.warning(line)
+    refuse_if_older(ages, options.max_db_age)
 
 
 def _begin(

@@ -8,6 +8,7 @@ the same generations even if an import switches meanwhile.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from imagetrust.oci.reference import Reference
     from imagetrust.sbom.models import ImageSbom
     from imagetrust.store.database import Store
+    from imagetrust.vulndb.findings_store import DbState
+    from imagetrust.vulndb.freshness import SourceAge
     from imagetrust.vulndb.query import DbStatus
     from imagetrust.vulndb.scan import ImageScan
 
@@ -48,6 +51,8 @@ def parse_scan_target(text: str) -> Reference | SbomFile:
 class ScanOutcome(Struct):
     scans: list[ImageScan]
     status: DbStatus  # the database the findings came from (the same snapshot)
+    state: DbState = ()  # its state, KEV catalog included: the key of the finding sets
+    ages: list[SourceAge] = []  # how old each part of it is (``vulndb.freshness``)
 
 
 def scan(
@@ -62,10 +67,10 @@ def scan(
 
         sboms = [read_sbom_file(str(target.path))]
         with ctx.open_store() as store:
-            return match(store, sboms)
+            return match(store, sboms, ctx.clock.now())
     from imagetrust.pipeline.analysis import analyse_image
     from imagetrust.sbom.stored import save_sbom
-    from imagetrust.vulndb.findings_store import save_finding_set, status_state
+    from imagetrust.vulndb.findings_store import save_finding_set
     from imagetrust.vulndb.scan_document import databases
     from imagetrust.vulndb.stored import save_scan_coverage
 
@@ -74,9 +79,9 @@ def scan(
         for sbom in sboms:
             with store.transaction() as conn:
                 save_sbom(conn, sbom, ctx.clock.now())
-        outcome = match(store, sboms)
+        outcome = match(store, sboms, ctx.clock.now())
         dbs = databases(outcome.status.live_sources)
-        state = status_state(outcome.status)
+        state = outcome.state
         for scanned in outcome.scans:  # the findings kept, one image, one transaction
             with store.transaction() as conn:
                 save_scan_coverage(conn, scanned, dbs, ctx.clock.now())
@@ -84,9 +89,11 @@ def scan(
         return outcome
 
 
-def match(store: Store, sboms: list[ImageSbom]) -> ScanOutcome:
+def match(store: Store, sboms: list[ImageSbom], now: datetime) -> ScanOutcome:
     """Every SBOM matched in one snapshot; an empty database is a failure (exit 1)."""
-    from imagetrust.vulndb.query import db_status
+    from imagetrust.vulndb.findings_store import db_state
+    from imagetrust.vulndb.freshness import database_ages
+    from imagetrust.vulndb.query import db_status, live_generations
     from imagetrust.vulndb.scan import scan_sboms
 
     with store.read() as conn:
@@ -98,4 +105,6 @@ def match(store: Store, sboms: list[ImageSbom]) -> ScanOutcome:
                 "imagetrust db import PATH",
             )
         scans = list(scan_sboms(conn, sboms))
-    return ScanOutcome(scans, status)
+        state = db_state(live_generations(conn))
+        ages = database_ages(conn, now)
+    return ScanOutcome(scans, status, state, ages)

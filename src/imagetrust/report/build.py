@@ -519,11 +519,14 @@ def _text(value: Any) -> str | None:
 
 
 def _finding_row(item: dict[str, Any], suppressed: dict[str, str]) -> FindingRow:
+    from imagetrust.vulndb.kev import KnownExploited
+
     ident = str(item.get("id") or "?")
     package = str(item.get("package") or "")
     version = str(item.get("installed_version") or "")
     label = f"{ident} in {package} {version}".rstrip()
     aliases = item.get("aliases") or ()
+    kev = KnownExploited.from_json(item.get("known_exploited"))
     return FindingRow(
         id=ident,
         package=package,
@@ -537,6 +540,9 @@ def _finding_row(item: dict[str, Any], suppressed: dict[str, str]) -> FindingRow
         layer=_text(item.get("layer")),
         purl=_text(item.get("purl")),
         suppressed=suppressed.get(label),
+        kev_cve=kev.cve if kev is not None else None,
+        kev_date_added=kev.date_added if kev is not None else None,
+        kev_due_date=kev.due_date if kev is not None else None,
     )
 
 

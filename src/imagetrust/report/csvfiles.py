@@ -59,6 +59,8 @@ FINDING_COLUMNS = [
     "fix_state",
     "fixed_version",
     "known_exploited",
+    "kev_date_added",
+    "kev_due_date",
     "suppressed",
 ]
 
@@ -121,6 +123,8 @@ class CsvReport:
                         finding.fix_state,
                         finding.fixed_version,
                         finding.known_exploited,
+                        finding.kev_date_added,
+                        finding.kev_due_date,
                         finding.suppressed,
                     ]
                     writer.writerow([csv_cell(value) for value in row])

@@ -162,6 +162,10 @@ class FindingRow(Struct, frozen=True):
     layer: str | None = None
     purl: str | None = None
     suppressed: str | None = None  # the reason VEX or an exception took it out of the counts
+    # CISA's listing of a known-exploited finding: the CVE, since when, fix by when
+    kev_cve: str | None = None
+    kev_date_added: date | None = None
+    kev_due_date: date | None = None
 
     @property
     def fixable(self) -> bool:

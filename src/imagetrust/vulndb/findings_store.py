@@ -3,8 +3,9 @@
 One *finding set* per (platform manifest digest, analyser version, engine, database state):
 the findings, the items the scan could not judge, the image's coverage and whether its SBOM
 was complete. The database state is the (source, generation) pairs of the live sources the
-matching read, so a changed database yields a new set beside the old one (history, diff),
-and matching the same image against the same state again replaces that set (a re-run).
+matching read, and of the KEV catalog that flagged its findings (``kev.KEV_SOURCE``), so a
+changed database yields a new set beside the old one (history, diff), and matching the
+same image against the same state again replaces that set (a re-run).
 Evaluation, policy and reports read sets; they never match again.
 
 **Engines.** ``builtin`` is imagetrust's own matching, and every reader asks for it unless
@@ -33,7 +34,6 @@ from imagetrust.store.schema import finding_set_items, finding_sets
 
 if TYPE_CHECKING:
     from imagetrust.vulndb.engines.report import EngineReport
-    from imagetrust.vulndb.query import DbStatus
     from imagetrust.vulndb.scan import Finding, ImageScan
 
 DbState = tuple[tuple[str, int], ...]  # (source name, generation), sorted
@@ -60,10 +60,6 @@ class FindingSet(Struct, frozen=True):
 def db_state(sources: Iterable[Sequence[Any]]) -> DbState:
     """The state of ``(name, generation, ...)`` rows (``live_generations``, run's key)."""
     return tuple(sorted((str(row[0]), int(row[1])) for row in sources))
-
-
-def status_state(status: DbStatus) -> DbState:
-    return tuple(sorted((s.name, s.generation) for s in status.live_sources))
 
 
 def state_key(state: DbState) -> str:

@@ -7,6 +7,12 @@ catalog or the new one. The document's ``count`` is not trusted (the real feed's
 disagree with its list); the entries are what count. A finding whose id or any alias is a
 listed CVE is *known exploited*, with the date CISA added it and the due date it set.
 
+**Generation.** The catalog flags findings, so it is part of the database state that keys
+finding sets (``query.live_generations``): the stored row's id is the catalog's
+generation, one more whenever an import brings other content (the same document imported
+again keeps it). A KEV-only update thus makes ``run`` match stored SBOMs again, and the
+findings, evidence and verdicts read the new flags.
+
 Feeds are untrusted: the document is bounded in size, every entry is validated (a CVE id of
 the documented pattern, ISO dates), and a document that is not the catalog, or holds no
 valid entry, fails the import and changes nothing.
@@ -34,6 +40,7 @@ if TYPE_CHECKING:
     from imagetrust.vulndb.scan import Finding
 
 MAX_KEV_BYTES = 64 << 20  # the whole catalog is ~1.5 MB
+KEV_SOURCE = "cisa-kev"  # the catalog's name in a database state
 _CVE = re.compile(r"^CVE-\d{4}-\d{4,19}$")
 
 
@@ -58,6 +65,42 @@ class KnownExploited(Struct, frozen=True):
             "name": self.name,
             "known_ransomware_use": self.ransomware,
         }
+
+    @classmethod
+    def from_json(cls, value: object) -> KnownExploited | None:
+        """What ``to_json`` wrote, read back from a stored finding (``show``, the report);
+        None for anything else. A date that does not read is left out, not guessed."""
+        if not isinstance(value, dict):
+            return None
+        cve = value.get("cve")
+        if not isinstance(cve, str) or not _CVE.match(cve):
+            return None
+
+        def when(key: str) -> date | None:
+            try:
+                return _date(value, key)
+            except ValueError:
+                return None
+
+        return cls(
+            cve,
+            when("date_added"),
+            when("due_date"),
+            _text(value, "vendor"),
+            _text(value, "product"),
+            _text(value, "name"),
+            _text(value, "known_ransomware_use", 32),
+        )
+
+    @property
+    def dates(self) -> str:
+        """``added 2021-06-28, due 2021-07-19``, for tables and pages."""
+        parts = [
+            f"{label} {day.isoformat()}"
+            for label, day in (("added", self.date_added), ("due", self.due_date))
+            if day is not None
+        ]
+        return ", ".join(parts) or "no dates"
 
 
 class KevCatalog(Struct, frozen=True):
@@ -165,12 +208,21 @@ def _released(value: object) -> datetime | None:
 def save_kev(
     store: Store, catalog: KevCatalog, *, origin: str, sha256: str, now: datetime
 ) -> KevImport:
-    """Replace the stored catalog with ``catalog``, in one transaction."""
+    """Replace the stored catalog with ``catalog``, in one transaction; its generation
+    goes up when the content changed."""
     with store.transaction() as conn:
+        previous = conn.execute(select(kev_catalog.c.id, kev_catalog.c.sha256)).first()
+        if previous is None:
+            generation = 1
+        elif previous.sha256 == sha256:
+            generation = int(previous.id)
+        else:
+            generation = int(previous.id) + 1
         conn.execute(delete(kev_entries))
         conn.execute(delete(kev_catalog))
         conn.execute(
             insert(kev_catalog).values(
+                id=generation,
                 version=catalog.version,
                 released=catalog.released,
                 count=len(catalog.entries),
@@ -265,6 +317,13 @@ def known_exploited(conn: Connection, ids: Iterable[str]) -> dict[str, KnownExpl
                 row.ransomware,
             )
     return found
+
+
+def kev_generation(conn: Connection) -> tuple[str, int, str | None] | None:
+    """(name, generation, version) of the stored catalog, as a database state names a
+    source; None while no catalog was imported."""
+    row = conn.execute(select(kev_catalog.c.id, kev_catalog.c.version)).first()
+    return (KEV_SOURCE, int(row.id), str(row.version)) if row is not None else None
 
 
 def kev_status(conn: Connection) -> dict[str, Any] | None:

@@ -274,23 +274,22 @@ def records_by_id(conn: Connection, record_id: str) -> list[dict[str, Any]]:
 
 
 def live_generations(conn: Connection) -> list[tuple[str, int, str | None]]:
-    """(source, generation, version) of every live source: which database matching reads.
+    """(source, generation, version) of every live source, and of the KEV catalog
+    (``kev.KEV_SOURCE``): which database matching reads.
 
-    Cheap (one small table), unlike ``db_status``: a job compares it with what an earlier
-    matching recorded to know whether the database changed since.
+    Cheap (two small tables), unlike ``db_status``: a job compares it with what an earlier
+    matching recorded to know whether the database changed since. The KEV catalog is in it
+    because matching flags findings from it (a catalog that lists one more CVE changes the
+    findings); it is left out while no source is live, so an empty list still means
+    "nothing to match against".
     """
+    from imagetrust.vulndb.kev import kev_generation
+
     rows = conn.execute(
         select(vuln_sources.c.name, vuln_sources.c.generation, vuln_sources.c.version)
         .where(vuln_sources.c.generation > 0)
         .order_by(vuln_sources.c.name)
     )
-    return [(str(name), int(generation), version) for name, generation, version in rows]
-
-
-def stale_sources(status: DbStatus, now: datetime, max_days: float) -> list[tuple[str, float]]:
-    """Live sources imported more than ``max_days`` before ``now``, oldest first."""
-    ages = [
-        (source.name, (now - source.imported_at).total_seconds() / 86400)
-        for source in status.live_sources
-    ]
-    return sorted(((name, days) for name, days in ages if days > max_days), key=lambda a: -a[1])
+    found = [(str(name), int(generation), version) for name, generation, version in rows]
+    kev = kev_generation(conn) if found else None
+    return sorted([*found, kev], key=lambda row: row[0]) if kev is not None else found

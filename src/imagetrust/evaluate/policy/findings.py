@@ -17,6 +17,7 @@ from msgspec import Struct
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from imagetrust.vulndb.kev import KnownExploited
     from imagetrust.vulndb.scan import Finding
 
 
@@ -30,6 +31,7 @@ class FindingRef(Struct, frozen=True):
     severity: str = "UNKNOWN"
     fixable: bool = False
     fixed_version: str | None = None
+    known_exploited: KnownExploited | None = None  # CISA's listing, with its dates
 
     @property
     def ids(self) -> frozenset[str]:
@@ -51,11 +53,14 @@ class FindingRef(Struct, frozen=True):
             severity=finding.severity.level.value,
             fixable=finding.fixable,
             fixed_version=finding.fixed_version,
+            known_exploited=finding.known_exploited,
         )
 
     @classmethod
     def from_detail(cls, detail: Mapping[str, Any]) -> FindingRef | None:
         """A stored finding (``Finding.as_dict``); None when the row is not readable."""
+        from imagetrust.vulndb.kev import KnownExploited
+
         ident = detail.get("id")
         if not isinstance(ident, str) or not ident:
             return None
@@ -76,6 +81,7 @@ class FindingRef(Struct, frozen=True):
                 if isinstance(detail.get("fixed_version"), str)
                 else None
             ),
+            known_exploited=KnownExploited.from_json(detail.get("known_exploited")),
         )
 
 
