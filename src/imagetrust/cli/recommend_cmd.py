@@ -40,20 +40,23 @@ def recommend(
     ] = OutputFormat.TABLE,
 ) -> None:
     """Better alternatives for each tag that is not approved, and what they change."""
+    from imagetrust.cli.db_age import warn_db_age
     from imagetrust.evaluate.policy.check import check_store
     from imagetrust.evaluate.recommend.build import recommend_check
 
     state: CliState = ctx.obj
     policy, vex = policy_and_vex(policy_path, vex_paths)
     now = state.clock.now()
-    with state.open_store(create=False) as store, store.read() as conn:
-        result = check_store(conn, policy, now=now, vex=vex, images=[image])
-        if result.unmatched:
-            raise NotEvaluated(
-                f"no evaluated image matches {image}",
-                hint="evaluate it first: imagetrust evaluate REF",
-            )
-        found = recommend_check(conn, result, policy, now=now, vex=vex, selected=True)
+    with state.open_store(create=False) as store:
+        warn_db_age(state, store)  # alternatives are judged by stored findings too
+        with store.read() as conn:
+            result = check_store(conn, policy, now=now, vex=vex, images=[image])
+            if result.unmatched:
+                raise NotEvaluated(
+                    f"no evaluated image matches {image}",
+                    hint="evaluate it first: imagetrust evaluate REF",
+                )
+            found = recommend_check(conn, result, policy, now=now, vex=vex, selected=True)
     if fmt is OutputFormat.JSON:
         emit_json(
             "recommendations",
