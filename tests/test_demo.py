@@ -88,6 +88,18 @@ def test_the_demo_runs_the_product_twice_a_week_apart(tmp_path: Path, store_url:
     assert states["openjdk"] == "deprecated" and states["java"] == "removed"
     assert states["almalinux"] == "active"
 
+    # What to use instead: debian:10 (ended) gets debian:12, judged in the same run
+    recommended = {
+        (r["image"], r["tag"]): r for r in read(out / "recommendations.json")["recommendations"]
+    }
+    (instead, *_) = recommended[("debian", "10")]["alternatives"]
+    assert (instead["tag"], instead["verdict"], instead["kind"]) == (
+        "12",
+        "approved",
+        "same-variant",
+    )
+    assert instead["gains"][0]["eol"]["current"]["status"] == "eol"
+
     # Evidence, from the data: end-of-life dates, deprecation, attestations, hygiene.
     policy = read(out / "policy.json")
     items = {(i["image"], i["tag"], i["platform"]): i for i in policy["items"]}

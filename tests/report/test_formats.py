@@ -63,7 +63,7 @@ def test_json_is_one_versioned_document_that_agrees_with_policy_check(
     assert main(cli(home, "report", "--format", "json", "--out", "-")) == 0
     document = json.loads(capsys.readouterr().out)
     assert list(document)[:2] == ["schema_version", "kind"]
-    assert (document["schema_version"], document["kind"]) == (2, "report")
+    assert (document["schema_version"], document["kind"]) == (3, "report")
     verdicts = {r["name"]: r["verdict"] for r in document["repositories"]}
     assert verdicts == {
         **{r["image"]: r["verdict"] for r in checked["repositories"]},

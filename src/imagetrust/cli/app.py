@@ -22,6 +22,7 @@ from imagetrust.cli import (
     import_cmd,
     inspect_cmd,
     policy_cmd,
+    recommend_cmd,
     report_cmd,
     resolve_cmd,
     run_cmd,
@@ -134,6 +135,7 @@ app.add_typer(policy_cmd.app, name="policy")
 app.command("show", cls=Command)(show_cmd.show)
 app.command("diff", cls=Command)(diff_cmd.diff)
 app.command("allowlist", cls=Command)(allowlist_cmd.allowlist)
+app.command("recommend", cls=Command)(recommend_cmd.recommend)
 app.command("report", cls=Command)(report_cmd.report)
 app.command("export", cls=Command)(bundle_cmd.export)
 app.command("merge", cls=Command)(bundle_cmd.merge)

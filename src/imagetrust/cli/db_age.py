@@ -1,7 +1,7 @@
 """The database-age warning (and ``--max-db-age`` refusal) as every command prints it.
 
 The rule lives in ``vulndb.freshness``; this only says it on stderr, the same way for
-``scan``, ``evaluate``, ``policy check`` and ``report`` (``run`` says it through its
+``scan``, ``evaluate``, ``policy check``, ``recommend`` and ``report`` (``run`` says it through its
 observer).
 """
 

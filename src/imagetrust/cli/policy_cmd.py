@@ -26,10 +26,12 @@ from imagetrust.cli.state import CliState
 from imagetrust.errors import ImagetrustError, PolicyViolation
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from imagetrust.evaluate.policy.check import PolicyCheck
     from imagetrust.evaluate.policy.model import Policy
+    from imagetrust.evaluate.recommend.model import Recommendation
 
 app = typer.Typer(
     help="Verdicts: the stored evidence judged against a policy.",
@@ -82,6 +84,7 @@ def check(
     from imagetrust.evaluate.policy.check import check_document, check_store
     from imagetrust.evaluate.policy.model import Verdict
     from imagetrust.evaluate.policy.stored import save_decision
+    from imagetrust.evaluate.recommend.build import recommend_check
     from imagetrust.store.runs import RunStatus, finish_run, start_run
 
     state: CliState = ctx.obj
@@ -91,6 +94,9 @@ def check(
         warn_db_age(state, store)
         with store.read() as conn:
             result = check_store(conn, policy, now=now, vex=vex, images=images or ())
+            recommendations = recommend_check(
+                conn, result, policy, now=now, vex=vex, selected=bool(images)
+            )
         if result.unmatched:
             raise NothingEvaluated(
                 f"no evaluated image matches {', '.join(result.unmatched)}",
@@ -123,9 +129,14 @@ def check(
                 summary=result.counts(),
             )
     if fmt is CheckFormat.JSON:
-        emit_json("policy-check", check_document(result, policy, vex, now, fail_on.value))
+        document = check_document(result, policy, vex, now, fail_on.value)
+        items: list[dict[str, object]] = document["items"]  # type: ignore[assignment]
+        for item, decision in zip(items, result.decisions, strict=True):
+            found = recommendations.get(decision.name)
+            item["recommendations"] = found.as_dict() if found is not None else None
+        emit_json("policy-check", document)
     elif fmt is CheckFormat.MD:
-        sys.stdout.write(check_markdown(result, policy, now))
+        sys.stdout.write(check_markdown(result, policy, now, recommendations))
     else:
         _table(result, policy)
     say_problems(result.problems)
@@ -178,7 +189,12 @@ def _table(result: PolicyCheck, policy: Policy) -> None:
     )
 
 
-def check_markdown(result: PolicyCheck, policy: Policy, now: datetime) -> str:
+def check_markdown(
+    result: PolicyCheck,
+    policy: Policy,
+    now: datetime,
+    recommendations: Mapping[tuple[str, str | None], Recommendation] | None = None,
+) -> str:
     lines = [
         "# Policy check",
         "",
@@ -208,6 +224,12 @@ def check_markdown(result: PolicyCheck, policy: Policy, now: datetime) -> str:
         lines.append("")
         lines += [f"- {md_cell(reason_line(r))}" for r in decision.reasons] or ["- no reasons"]
         lines.append("")
+        found = (recommendations or {}).get(decision.name)
+        if found is not None:
+            lines.append("Instead:")
+            lines.append("")
+            lines += [f"- {md_cell(line)}" for line in found.lines()]
+            lines.append("")
     counts = result.counts()
     lines.append(
         f"{len(result.decisions)} images: " + ", ".join(f"{n} {v}" for v, n in counts.items())

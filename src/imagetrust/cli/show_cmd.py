@@ -19,7 +19,13 @@ from imagetrust.cli.judging import (
     reason_line,
     say_problems,
 )
-from imagetrust.cli.output import OutputFormat, emit_json, print_key_values, stdout_console
+from imagetrust.cli.output import (
+    OutputFormat,
+    emit_json,
+    print_key_values,
+    printable,
+    stdout_console,
+)
 from imagetrust.cli.state import CliState
 from imagetrust.errors import ImagetrustError
 
@@ -30,6 +36,7 @@ if TYPE_CHECKING:
     from imagetrust.evaluate.policy.check import PolicyCheck
     from imagetrust.evaluate.policy.findings import FindingRef
     from imagetrust.evaluate.policy.model import Decision
+    from imagetrust.evaluate.recommend.model import Recommendation
 
 FINDINGS_SHOWN = 100  # in the table; JSON has them all
 
@@ -56,6 +63,7 @@ def show(
     """Everything known about one image: verdict, reasons, evidence, findings, history."""
     from imagetrust.evaluate.policy.check import check_store
     from imagetrust.evaluate.policy.findings import stored_findings
+    from imagetrust.evaluate.recommend.build import recommend_check
 
     state: CliState = ctx.obj
     policy, vex = policy_and_vex(policy_path, vex_paths)
@@ -69,11 +77,14 @@ def show(
             )
         findings = stored_findings(conn, [e.digest for e in result.evidence])
         history = _history(conn, result)
-    document = _document(image, result, findings, history, policy_name=policy.name, now=now)
+        recommendations = recommend_check(conn, result, policy, now=now, vex=vex, selected=True)
+    document = _document(
+        image, result, findings, history, recommendations, policy_name=policy.name, now=now
+    )
     if fmt is OutputFormat.JSON:
         emit_json("image", document)
     else:
-        _print(result, findings, history)
+        _print(result, findings, history, recommendations)
     say_problems(result.problems)
 
 
@@ -215,6 +226,7 @@ def _document(
     result: PolicyCheck,
     findings: dict[str, list[FindingRef]],
     history: dict[str, Any],
+    recommendations: dict[tuple[str, str | None], Recommendation],
     *,
     policy_name: str,
     now: Any,
@@ -235,7 +247,14 @@ def _document(
                     "not_covered": _not_covered(evidence),
                 }
             )
-        tags.append({**tag.as_dict(), "platforms": platforms})
+        recommendation = recommendations.get((tag.image, tag.tag))
+        tags.append(
+            {
+                **tag.as_dict(),
+                "platforms": platforms,
+                "recommendation": recommendation.as_dict() if recommendation else None,
+            }
+        )
     return {
         "query": query,
         "decided_at": now,
@@ -247,7 +266,10 @@ def _document(
 
 
 def _print(
-    result: PolicyCheck, findings: dict[str, list[FindingRef]], history: dict[str, Any]
+    result: PolicyCheck,
+    findings: dict[str, list[FindingRef]],
+    history: dict[str, Any],
+    recommendations: dict[tuple[str, str | None], Recommendation],
 ) -> None:
     from rich.table import Table
 
@@ -260,6 +282,11 @@ def _print(
             f"{tag.name}: {tag.verdict.value}, grade {tag.grade} ({tag.score})"
             + (f", the worst of {len(tag.decisions)} platforms" if len(tag.decisions) > 1 else "")
         )
+        recommendation = recommendations.get((tag.image, tag.tag))
+        if recommendation is not None:
+            console.print("instead:")
+            for line in recommendation.lines():
+                console.print(f"  {printable(line)}")
         for decision in tag.decisions:
             evidence = by_key[(decision.reference, decision.platform)]
             rows = [

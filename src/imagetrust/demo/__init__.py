@@ -37,6 +37,7 @@ from imagetrust.store.url import redact_url, resolve_db_url
 
 if TYPE_CHECKING:
     from imagetrust.demo.images import DemoImage
+    from imagetrust.evaluate.policy.check import PolicyCheck
     from imagetrust.pipeline.context import PipelineContext
     from imagetrust.pipeline.run import RunSummary
     from imagetrust.store.database import Store
@@ -452,11 +453,42 @@ def _policy_step(store: Store, ctx: PipelineContext, out_dir: Path, step: StepFn
     atomic_write_text(
         out_dir / "policy.json", json.dumps(document, indent=2, default=_json_default) + "\n"
     )
+    _recommend_step(store, checked, out_dir, step, now)
     entries = allowlist(checked.tags)
     atomic_write_text(out_dir / "allowlist.txt", render_text(entries))
     atomic_write_text(
         out_dir / "allowlist.kyverno.yaml",
         render_kyverno(entries, policy=policy, generated_at=now),
+    )
+
+
+def _recommend_step(
+    store: Store, checked: PolicyCheck, out_dir: Path, step: StepFn, now: datetime
+) -> None:
+    """What to use instead of each tag that is not approved (``imagetrust recommend``):
+    debian:10 gets debian:12, judged in the same run; openjdk the replacements its notice
+    names; recommendations.json."""
+    from imagetrust.evaluate.recommend.build import recommend
+
+    with store.read() as conn:
+        found = recommend(conn, checked, now=now)
+    for recommendation in found:
+        first = [a.line() for a in recommendation.alternatives[:1]]
+        first += [n.line() for n in recommendation.not_assessed[:1]]
+        step(
+            "recommend",
+            f"{recommendation.name}: instead "
+            + ("; ".join(first) or f"nothing better ({recommendation.reason})"),
+        )
+    document = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "kind": "recommendations",
+        "decided_at": now,
+        "recommendations": [r.as_dict() for r in found],
+    }
+    atomic_write_text(
+        out_dir / "recommendations.json",
+        json.dumps(document, indent=2, default=_json_default) + "\n",
     )
 
 
@@ -658,6 +690,7 @@ def _next_commands(result: DemoResult, own_store: bool) -> list[str]:
     return [
         f"{base} diff --since {first_run}",
         f"{base} show debian:12",
+        f"{base} recommend debian:10",
         f"{base} allowlist",
         f"{base} scan {alpine}",
         f"{base} inspect {debian} --platform all",

@@ -13,11 +13,15 @@ For every resolved target and wanted platform, in this order of preference:
 A target whose platforms are unknown (a ``HEAD`` only gives the index digest) and not in
 ``image_platforms`` yet needs its index read first (one pull). Work to download is ordered
 so a run cut short by the pull budget has spent it well: images never tried before come
-first, most pulled repositories first; images that failed before come after them.
+first (among them, first the tags a recommendation names as not yet assessed: the
+alternatives to images that are not approved), most pulled repositories first; images
+that failed before come after them.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from msgspec import Struct, field
@@ -39,6 +43,9 @@ from imagetrust.store.schema import image_sboms
 
 if TYPE_CHECKING:
     from imagetrust.resolve.models import Resolution
+
+log = logging.getLogger(__name__)
+ANY_TAG = "*"  # a replacement named without a tag: any tag of that repository
 
 
 class ImageWork(Struct):
@@ -159,7 +166,10 @@ def make_plan(
     *,
     analyser_version: str,
     db_key: DbKey,
+    candidates: frozenset[tuple[str, str]] = frozenset(),
 ) -> Plan:
+    """What the run has to do. ``candidates`` are (repository, tag) pairs a recommendation
+    names as not yet assessed (``recommended_candidates``): their images download first."""
     plan = Plan()
     digests = [t.digest for t in resolution.targets]
     platforms = stored_platforms(conn, digests)
@@ -188,11 +198,47 @@ def make_plan(
     )
     for work in known:
         choose(work, results, have_sbom, analyser_version, db_key, plan)
-    plan.analyse.sort(key=download_order)
+    plan.analyse.sort(key=lambda work: download_order(work, candidates))
     return plan
 
 
-def download_order(work: ImageWork) -> tuple[int, int, str, str]:
-    """Never tried first, then the most pulled; failed ones after the new ones."""
+def download_order(
+    work: ImageWork, candidates: frozenset[tuple[str, str]] = frozenset()
+) -> tuple[int, int, int, str, str]:
+    """Never tried first, and among them the candidates a recommendation is waiting for
+    (an alternative to a tag that is not approved is worth the budget first), then the most
+    pulled; failed ones after the new ones."""
     tried = work.previous is not None and work.previous.status == ResultStatus.FAILED
-    return (1 if tried else 0, -(work.target.pull_count or 0), work.target.label, work.platform)
+    wanted = any(
+        (t.repository, t.tag) in candidates or (t.repository, ANY_TAG) in candidates
+        for t in work.target.tags
+    )
+    return (
+        1 if tried else 0,
+        0 if wanted else 1,
+        -(work.target.pull_count or 0),
+        work.target.label,
+        work.platform,
+    )
+
+
+def recommended_candidates(conn: Connection, now: datetime) -> frozenset[tuple[str, str]]:
+    """The (repository, tag) pairs that the store's recommendations (default policy) name
+    as not yet assessed (``ANY_TAG`` for a replacement named without a tag). Best effort:
+    a store that cannot be judged yields none, and the run goes on in its usual order."""
+    from imagetrust.evaluate.policy.check import check_store
+    from imagetrust.evaluate.policy.loader import load_policy
+    from imagetrust.evaluate.recommend.build import recommend
+
+    try:
+        check = check_store(conn, load_policy(), now=now)
+        found = recommend(conn, check, now=now)
+    except Exception:  # ordering only: never a reason to stop a run
+        log.debug("recommended candidates not computed", exc_info=True)
+        return frozenset()
+    return frozenset(
+        (item.image, item.tag or ANY_TAG)
+        for recommendation in found
+        for item in recommendation.not_assessed
+        if "/" not in item.image  # another namespace: not in the catalog, never resolved
+    )

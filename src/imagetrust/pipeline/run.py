@@ -36,6 +36,8 @@ from imagetrust.pipeline.shards import ShardSpec
 from imagetrust.resolve.models import ResolveRequest
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from imagetrust.catalog.sources import SourceOptions
     from imagetrust.oci.sources import OciSession
     from imagetrust.resolve.models import Resolution
@@ -373,6 +375,7 @@ def _stages(
                     options.request,
                     analyser_version=engine.analyser_version,
                     db_key=key,
+                    candidates=_candidates_if_ordering_matters(conn, resolution, ctx),
                 )
             if not key:
                 observer.note("the vulnerability database is empty: images get no findings")
@@ -453,3 +456,21 @@ def _other_engines(
             counters.failed += len(problems)
         observer.stage(f"engine {name}", 1, 1)
     return added
+
+
+def _candidates_if_ordering_matters(
+    conn: Connection, resolution: Resolution, ctx: PipelineContext
+) -> frozenset[tuple[str, str]]:
+    """Recommended candidates not yet assessed, when the store has verdicts to recommend
+    from and the run has more than one image: judging the store costs a read of every
+    evidence row, which a first run (nothing judged) or a one-image run need not pay."""
+    from sqlalchemy import select
+
+    from imagetrust.pipeline.plan import recommended_candidates
+    from imagetrust.store.schema import image_evidence
+
+    if len(resolution.targets) < 2:
+        return frozenset()
+    if conn.execute(select(image_evidence.c.id).limit(1)).first() is None:
+        return frozenset()
+    return recommended_candidates(conn, ctx.clock.now())

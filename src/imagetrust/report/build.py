@@ -35,9 +35,11 @@ from imagetrust.evaluate.policy.check import PolicyCheck
 from imagetrust.evaluate.policy.model import Decision, Policy, ReasonKind, Verdict
 from imagetrust.evaluate.policy.rollup import RepositoryVerdict, TagVerdict
 from imagetrust.evaluate.policy.vex import VexSet
+from imagetrust.evaluate.recommend.model import Recommendation
 from imagetrust.report import history, sources
 from imagetrust.report.model import (
     NOT_EVALUATED,
+    AlternativeRow,
     DatabaseSource,
     EolRow,
     Fact,
@@ -53,6 +55,7 @@ from imagetrust.report.model import (
     Point,
     PullFigures,
     Reason,
+    RecommendationView,
     Report,
     RepositoryRow,
     SbomFiles,
@@ -99,6 +102,7 @@ def build_report(
     before ``now``)."""
     from imagetrust.catalog.snapshots import latest_snapshot, pull_deltas, snapshot_entries
     from imagetrust.evaluate.policy.check import check_store
+    from imagetrust.evaluate.recommend.build import by_name, recommend
     from imagetrust.evaluate.review import build_review
 
     since = since if since is not None else now - DEFAULT_PULLS_WINDOW
@@ -124,6 +128,12 @@ def build_report(
         tags_of={},
         state=db_state(live_generations(conn)),
         now=now,
+        recommendations=by_name(recommend(conn, check, now=now)),
+        pages_by_name={
+            (tag.name, d.platform): pages_of[(d.reference, d.platform)]
+            for tag in check.tags
+            for d in tag.decisions
+        },
     )
     for tag in check.tags:
         context.tags_of.setdefault(tag.image, []).append(tag)
@@ -340,6 +350,8 @@ class _PageContext(NamedTuple):
     tags_of: dict[str, list[TagVerdict]]
     state: tuple[tuple[str, int], ...]
     now: datetime
+    recommendations: dict[tuple[str, str | None], Recommendation]
+    pages_by_name: dict[tuple[str, str], str]  # (repository:tag, platform) -> its page
 
 
 def _image_page(
@@ -437,9 +449,48 @@ def _image_page(
             fix_summary=history.summarise(past.fix_times),
             other_engines=sources.other_engines(conn, decision.digest, items),
             publisher_sbom=sources.publisher_sbom(conn, decision.digest),
+            recommendation=_recommendation(decision, tag, context),
         ),
         sbom,
         past,
+    )
+
+
+def _recommendation(
+    decision: Decision, tag: TagVerdict, context: _PageContext
+) -> RecommendationView | None:
+    """The tag's recommendation as this platform's page shows it (links to the pages the
+    report has of each alternative, on this platform where it has one)."""
+    found = context.recommendations.get((tag.image, tag.tag))
+    if found is None:
+        return None
+    pages = context.pages_by_name
+    rows = []
+    for alternative in found.alternatives:
+        gains = next((g for g in alternative.gains if g.platform == decision.platform), None)
+        page = pages.get((alternative.name, decision.platform))
+        if page is None:
+            page = next((p for (n, _), p in pages.items() if n == alternative.name), None)
+        rows.append(
+            AlternativeRow(
+                name=alternative.name,
+                kind=alternative.kind,
+                verdict=alternative.verdict,
+                grade=alternative.grade,
+                score=alternative.score,
+                digest=alternative.digest,
+                changes=gains.summary() if gains is not None else "not on this platform",
+                gains=gains.as_dict() if gains is not None else None,
+                note=alternative.note,
+                page=page,
+            )
+        )
+    return RecommendationView(
+        alternatives=tuple(rows),
+        not_assessed=tuple(
+            n.name if n.reason == "not yet assessed" else n.line() for n in found.not_assessed
+        ),
+        reason=found.reason,
     )
 
 

@@ -7,7 +7,8 @@ sbom``, have those): repositories with their tags and platforms, images with the
 evidence, findings and what is not covered, trends and the review. The README describes it.
 
 Version 2: each image gained ``other_engines`` and ``publisher_sbom`` (other sources,
-shown and never counted).
+shown and never counted). Version 3: each image gained ``recommendation`` (what to use
+instead of a tag that is not approved; null when approved).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import msgspec
 if TYPE_CHECKING:
     from imagetrust.report.build import BuiltReport
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 KIND = "report"
 FILE_NAME = "report.json"
 _LEFT_OUT = ("packages", "layers")

@@ -110,6 +110,12 @@ class MarkdownReport:
                     f"- **{md_text(image.name)}** ({md_text(image.platform)}): "
                     + md_text("; ".join(reasons) or "the score")
                 )
+                instead = image.recommendation.alternatives if image.recommendation else ()
+                if instead:
+                    lines.append(
+                        "  instead: "
+                        + md_text(", ".join(f"{a.name} ({a.verdict}, {a.grade})" for a in instead))
+                    )
             if len(rejected) > REJECTED_LISTED:
                 lines.append(f"- … and {len(rejected) - REJECTED_LISTED} more")
         missing = [r for r in report.repositories if r.verdict == NOT_EVALUATED]

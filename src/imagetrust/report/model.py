@@ -283,6 +283,30 @@ class LinkRow(Struct, frozen=True):
     page: str
 
 
+class AlternativeRow(Struct, frozen=True):
+    """A better tag to use instead (``evaluate.recommend``), with what it changes on this
+    page's platform."""
+
+    name: str  # repository:tag
+    kind: str  # same-variant | replacement (named by the deprecation notice)
+    verdict: str
+    grade: str
+    score: int
+    digest: str
+    changes: str  # fixed and added findings, end of life, size, in words
+    gains: dict[str, Any] | None = None  # the same, as numbers (None: no such platform)
+    note: str | None = None
+    page: str | None = None  # its page in this report, when it has one
+
+
+class RecommendationView(Struct, frozen=True):
+    """What to use instead of a tag that is not approved, and what is not yet assessed."""
+
+    alternatives: tuple[AlternativeRow, ...] = ()
+    not_assessed: tuple[str, ...] = ()
+    reason: str | None = None  # why there is no alternative, when there is none
+
+
 class ImagePage(Struct, frozen=True):
     """Everything behind one verdict: one platform image as one tag."""
 
@@ -327,6 +351,7 @@ class ImagePage(Struct, frozen=True):
     fix_summary: FixSummary = FixSummary()
     other_engines: tuple[EngineSet, ...] = ()
     publisher_sbom: PublisherSbomStatus = PublisherSbomStatus("not-read")
+    recommendation: RecommendationView | None = None  # None: approved, nothing to replace
 
 
 class ImageTrend(Struct, frozen=True):
