@@ -111,9 +111,9 @@ class BenchImage:
 
     @property
     def largest_alone_reference(self) -> str | None:
-        return (
-            f"oci-layout:{self.layout}:{self.largest_alone_tag}" if self.largest_alone_tag else None
-        )
+        if not self.largest_alone_tag:
+            return None
+        return f"oci-layout:{self.layout.parent / LARGEST_ALONE_LAYOUT}:{self.largest_alone_tag}"
 
 
 def cache_dir(option: str | None = None) -> Path:
@@ -561,7 +561,10 @@ def build_three_layer_image(cache: Path, *, rebuild: bool = False) -> BenchImage
     alone = _image_documents_for(
         largest.descriptor.digest, largest.diff_id, largest.descriptor.size
     )
-    write_oci_layout(alone, layout, tag=LARGEST_ALONE_TAG)
+    alone_blobs = folder / LARGEST_ALONE_LAYOUT / "blobs" / "sha256"
+    alone_blobs.mkdir(parents=True)
+    os.link(largest.path, alone_blobs / largest.path.name)
+    write_oci_layout(alone, folder / LARGEST_ALONE_LAYOUT, tag=LARGEST_ALONE_TAG)
     info = BenchImage(
         layout=layout,
         tag=THREE_LAYER_TAG,
