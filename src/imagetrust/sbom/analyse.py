@@ -220,6 +220,8 @@ class ImageAnalyser:
             if digest in missing or not self._missing(descriptor):
                 continue
             missing[digest] = descriptor
+        if len(missing) < 2:  # one layer (or none) to analyse: in this process, as ever
+            return
         from imagetrust.sbom.parallel import LayerWorkers, worker_count
 
         count = worker_count(self.options.workers, len(missing))
