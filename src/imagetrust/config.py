@@ -103,7 +103,7 @@ class SbomSettings(_Section, frozen=True, kw_only=True):
         float, Meta(gt=1, description="uncompressed/compressed bytes per layer")
     ] = 1000.0
     layer_workers: Annotated[
-        int, Meta(ge=0, le=64, description="layers of one image analysed at once (0: cores)")
+        int, Meta(ge=0, le=64, description="layers of one image analysed at once (0: up to 4)")
     ] = 0
     worker_memory_mb: Annotated[
         int, Meta(gt=0, description="address space one layer worker may add")

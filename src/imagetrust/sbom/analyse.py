@@ -77,8 +77,8 @@ class SbomOptions(Struct):
     """``catalogers`` None means the defaults, each imported only once a layer needs it.
 
     ``workers``: how many layers of one image may be analysed at once, each in a worker
-    process (``parallel``); None: as many as there are cores, up to four; 1: one after the
-    other in this process. ``worker_memory`` bounds each worker's added address space.
+    process (``parallel``); None: one per layer, up to four, given two cores or more; 1: one
+    after the other in this process. ``worker_memory`` bounds each worker's added address space.
     """
 
     limits: LayerLimits = field(default_factory=LayerLimits)
