@@ -23,7 +23,10 @@ total time, blob bytes at the registry, the largest peak RSS of an invocation. T
 SBOM only; ``run`` also matches, gathers evidence and decides, so the comparison favours
 them.
 
-    .venv/bin/python bench/catalog.py [--images 20] [--no-loops] [--full]
+    .venv/bin/python bench/catalog.py [--images 20] [--no-loops] [--full] [--postgres]
+
+``--postgres`` runs the phases again with the store on PostgreSQL (started on loopback the
+tests' way, ``tests/services/postgres.py``).
 
 ``--full`` runs 100 images with the loops and the scaling points 10, 100 and 1,000 (longer).
 """
@@ -344,6 +347,9 @@ def main() -> int:
         "--loops-up-to", type=int, default=100, help="run the loops only up to this size"
     )
     parser.add_argument("--full", action="store_true", help="sizes 10,100,1000 (loops at 100)")
+    parser.add_argument(
+        "--postgres", action="store_true", help="the phases again with the store on PostgreSQL"
+    )
     args = parser.parse_args()
     sizes = [10, 100, 1000] if args.full else [int(n) for n in args.images.split(",") if n]
     print(f"Command: `{' '.join([sys.executable, *sys.argv])}`, {time.strftime('%Y-%m-%d %H:%M')}")
@@ -362,8 +368,30 @@ def main() -> int:
                         loops.append(found)
             print()
             print("\n".join(report_catalog(world, phases, loops)))
+            if args.postgres:
+                with postgres_url() as url:
+                    for phase in world.tmp.glob("home"):
+                        shutil.rmtree(phase)  # a fresh home: the layer cache starts empty
+                    print("\nThe same on PostgreSQL (store only; layer cache as above):")
+                    print("\n".join(report_catalog(world, run_phases(world, url), [])[1:]))
             sys.stdout.flush()
     return 0
+
+
+@contextmanager
+def postgres_url() -> Iterator[str]:
+    import psycopg
+    from tests.services.postgres import find_bindir, running_postgres
+
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("error: --postgres: no PostgreSQL server binaries")
+    with running_postgres(bindir) as server:
+        with psycopg.connect(
+            host=server.host, port=server.port, user=server.user, dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute('CREATE DATABASE "bench"')
+        yield server.url("bench")
 
 
 if __name__ == "__main__":
