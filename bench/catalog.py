@@ -372,7 +372,7 @@ def main() -> int:
                 with postgres_url() as url:
                     for phase in world.tmp.glob("home"):
                         shutil.rmtree(phase)  # a fresh home: the layer cache starts empty
-                    print("\nThe same on PostgreSQL (store only; layer cache as above):")
+                    print("\nThe same on PostgreSQL (a fresh home: the layer cache empty again):")
                     print("\n".join(report_catalog(world, run_phases(world, url), [])[1:]))
             sys.stdout.flush()
     return 0
