@@ -57,8 +57,10 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/layers.py
 	$(BIN)/python bench/sbom.py
+	$(BIN)/python bench/sbom.py --image three-layer --repeat 3
 	$(BIN)/python bench/sbom_inprocess.py
 	$(BIN)/python bench/rematch.py --skip-build
+	$(BIN)/python bench/catalog.py --images 20,100 --loops-up-to 20
 
 # Re-resolve the locks after changing dependencies in pyproject.toml.
 lock: $(VENV)/.installed-dev

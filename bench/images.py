@@ -1,4 +1,5 @@
-"""Benchmark images: a real Debian 12 minbase rootfs as one gzip layer in an OCI layout.
+"""Benchmark images: a real Debian 12 minbase rootfs as one gzip layer in an OCI layout, and
+a realistic three-layer image on top of the same rootfs.
 
 The SBOM benchmark (``bench/sbom.py``) needs an image shaped like the ones Docker Hub serves
 and big enough that decompression dominates: ``debootstrap --variant=minbase bookworm`` gives
@@ -14,12 +15,23 @@ always gives the same digests. gzip level 6 is what ``docker push`` and Go's def
 python-isal only goes up to level 3, and a different level would change the blob the
 decompression floors measure. Config, manifest and ``index.json`` come from the builder.
 
-    .venv/bin/python bench/images.py [--cache-dir DIR] [--rebuild]
+The three-layer image is shaped like most application images: the minbase rootfs; an
+``apt-get install python3 nodejs npm ca-certificates curl`` layer (run in a chroot on a copy of
+the rootfs, then ``apt-get clean`` and the lists removed, as Dockerfiles do; the layer is
+the difference, deletions as whiteouts); and a pip + npm layer (this checkout's
+virtualenv site-packages under ``/usr/local/lib/python3.11/site-packages`` and its
+``node_modules`` under ``/app``). It is written with the package's own streaming builder
+(``testkit.builder.write_image_layout``). Beside it, a one-layer image
+of its largest layer alone (its own layout, the blob hard-linked): the time a
+layer-parallel analysis can at best come down to.
+
+    .venv/bin/python bench/images.py [--cache-dir DIR] [--rebuild] [--three-layer]
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import hashlib
 import json
 import os
@@ -27,10 +39,11 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +57,9 @@ from imagetrust.testkit.builder import (
     FIXED_MTIME,
     Blob,
     BuiltImage,
+    ImageSpec,
+    Layer,
+    write_image_layout,
     write_oci_layout,
 )
 
@@ -85,10 +101,19 @@ class BenchImage:
     dpkg_packages: int
     substitute: bool
     description: str
+    layer_count: int = 1
+    largest_alone_tag: str = ""  # a one-layer image of the largest layer, in its own layout
+    largest_tar_bytes: int = 0  # that layer's tar (``layer_blob``'s), when there are several
 
     @property
     def oci_reference(self) -> str:
         return f"oci-layout:{self.layout}:{self.tag}"
+
+    @property
+    def largest_alone_reference(self) -> str | None:
+        if not self.largest_alone_tag:
+            return None
+        return f"oci-layout:{self.layout.parent / LARGEST_ALONE_LAYOUT}:{self.largest_alone_tag}"
 
 
 def cache_dir(option: str | None = None) -> Path:
@@ -277,7 +302,7 @@ def _json(doc: Any) -> bytes:
     return json.dumps(doc, indent=2).encode()
 
 
-def _image_documents(digest: str, diff_id: str, size: int) -> BuiltImage:
+def _image_documents_for(digest: str, diff_id: str, size: int) -> BuiltImage:
     """Config and manifest for the one layer, as the builder lays them out."""
     config_doc = {
         "architecture": AMD64.architecture,
@@ -312,9 +337,10 @@ def _cache_key(rootfs: Rootfs) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_image(cache: Path) -> BenchImage | None:
+def load_image(cache: Path, *, three_layer: bool = False) -> BenchImage | None:
     """The most recently built image in ``cache``, if any (for ``--skip-build``)."""
-    found = sorted(cache.glob("images/*/image.json"), key=lambda p: p.stat().st_mtime)
+    folder = "images-3layer" if three_layer else "images"
+    found = sorted(cache.glob(f"{folder}/*/image.json"), key=lambda p: p.stat().st_mtime)
     return _read_info(found[-1]) if found else None
 
 
@@ -351,7 +377,7 @@ def build_image(cache: Path, *, rebuild: bool = False, allow_substitute: bool = 
     digest, diff_id, compressed, uncompressed = write_layer(rootfs.path, partial)
     blob = blobs / digest.split(":", 1)[1]
     partial.rename(blob)
-    write_oci_layout(_image_documents(digest, diff_id, compressed), layout, tag=TAG)
+    write_oci_layout(_image_documents_for(digest, diff_id, compressed), layout, tag=TAG)
     image = BenchImage(
         layout=layout,
         tag=TAG,
@@ -369,13 +395,211 @@ def build_image(cache: Path, *, rebuild: bool = False, allow_substitute: bool = 
     return image
 
 
+# --------------------------------------------------------------------------- three layers
+
+THREE_LAYER_TAG = "bookworm-apt-app"
+LARGEST_ALONE_LAYOUT = "layout-largest"  # a layout of its own: syft reads one image per layout
+LARGEST_ALONE_TAG = "largest-layer-alone"
+APT_PACKAGES = ("python3", "nodejs", "npm", "ca-certificates", "curl")
+REPO = Path(__file__).resolve().parent.parent
+THREE_LAYER_VERSION = 1  # bump when the layers' recipe changes: part of the cache key
+
+
+def apt_rootfs(cache: Path, base: Rootfs) -> Path:
+    """A copy of the minbase rootfs with ``APT_PACKAGES`` installed, once (needs root and
+    the Debian archive; the folder is renamed into place only when complete)."""
+    folder = cache / f"debian-{SUITE}-apt"
+    root = folder / "rootfs"
+    if (root / "var/lib/dpkg/status").is_file():
+        return root
+    if base.substitute:
+        raise BenchImageError("the three-layer image needs the debootstrapped rootfs")
+    if os.geteuid() != 0 or shutil.which("chroot") is None:
+        raise BenchImageError("installing the apt layer needs root and chroot")
+    partial = folder / "rootfs.partial"
+    if partial.exists():
+        shutil.rmtree(partial)
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-a", str(base.path), str(partial)], check=True)
+    resolv = partial / "etc/resolv.conf"
+    saved = resolv.read_bytes() if resolv.is_file() else None
+    shutil.copyfile("/etc/resolv.conf", resolv)
+    env = ["/usr/bin/env", "DEBIAN_FRONTEND=noninteractive", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+    print(f"downloading: apt-get install {' '.join(APT_PACKAGES)} (chroot) ...", file=sys.stderr)
+    for command in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *APT_PACKAGES],
+        ["apt-get", "clean"],
+    ):
+        done = subprocess.run(
+            ["chroot", str(partial), *env, *command], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+            raise BenchImageError(f"{' '.join(command)} failed in the chroot:\n{tail}")
+    shutil.rmtree(partial / "var/lib/apt/lists", ignore_errors=True)
+    (partial / "var/lib/apt/lists/partial").mkdir(parents=True)
+    if saved is None:
+        resolv.unlink()
+    else:
+        resolv.write_bytes(saved)
+    partial.rename(root)
+    return root
+
+
+def _kind(info: os.stat_result) -> str:
+    if stat.S_ISREG(info.st_mode):
+        return "file"
+    if stat.S_ISDIR(info.st_mode):
+        return "dir"
+    if stat.S_ISLNK(info.st_mode):
+        return "symlink"
+    return "other"
+
+
+def diff_layer(lower: Path, upper: Path) -> Layer:
+    """What ``upper`` changed over ``lower``, as a layer: new or changed entries, and a
+    whiteout for each path ``upper`` deleted (its highest deleted directory only)."""
+    layer = Layer()
+    for path in _entries(upper):
+        rel = path.relative_to(upper).as_posix()
+        info = path.lstat()
+        kind = _kind(info)
+        if kind == "other":
+            continue
+        try:
+            old = (lower / rel).lstat()
+        except FileNotFoundError:
+            old = None
+        same = old is not None and _kind(old) == kind and old.st_mode == info.st_mode
+        if kind == "file":
+            if not (
+                same
+                and old is not None
+                and old.st_size == info.st_size
+                and filecmp.cmp(lower / rel, path, shallow=False)
+            ):
+                layer.add_path(rel, path, stat.S_IMODE(info.st_mode))
+        elif kind == "symlink":
+            if not (same and os.readlink(lower / rel) == os.readlink(path)):
+                layer.add_symlink(rel, os.readlink(path))
+        elif not same:
+            layer.add_dir(rel, stat.S_IMODE(info.st_mode))
+    gone: list[str] = []
+    for path in _entries(lower):
+        rel = path.relative_to(lower).as_posix()
+        if any(rel.startswith(prefix + "/") for prefix in gone[-1:]):
+            continue
+        if not os.path.lexists(upper / rel):
+            gone.append(rel)
+            layer.whiteout(rel)
+    return layer
+
+
+def tree_layer(sources: Sequence[tuple[Path, str]]) -> Layer:
+    """Each source folder's files under its destination path (Python caches left out)."""
+    layer = Layer()
+    for source, destination in sources:
+        for path in _entries(source):
+            if "__pycache__" in path.parts:
+                continue
+            rel = f"{destination}/{path.relative_to(source).as_posix()}"
+            info = path.lstat()
+            kind = _kind(info)
+            if kind == "file":
+                layer.add_path(rel, path, stat.S_IMODE(info.st_mode))
+            elif kind == "symlink":
+                layer.add_symlink(rel, os.readlink(path))
+            elif kind == "dir":
+                layer.add_dir(rel, stat.S_IMODE(info.st_mode))
+    return layer
+
+
+def _app_sources() -> list[tuple[Path, str]]:
+    site = Path(sysconfig.get_paths()["purelib"])
+    sources = [(site, "usr/local/lib/python3.11/site-packages")]
+    modules = REPO / "node_modules"
+    if modules.is_dir():
+        sources.append((modules, "app/node_modules"))
+    return sources
+
+
+def build_three_layer_image(cache: Path, *, rebuild: bool = False) -> BenchImage:
+    """The three-layer image (see the module's docstring), built once per recipe."""
+    base = ensure_rootfs(cache, allow_substitute=False)
+    upper = apt_rootfs(cache, base)
+    sources = _app_sources()
+    key_doc = {
+        "version": THREE_LAYER_VERSION,
+        "base": (base.path / "var/lib/dpkg/status").stat().st_mtime_ns,
+        "apt": (upper / "var/lib/dpkg/status").stat().st_mtime_ns,
+        "app": [[str(s), d, s.stat().st_mtime_ns] for s, d in sources],
+    }
+    key = hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()[:16]
+    folder = cache / "images-3layer" / key
+    info_path = folder / "image.json"
+    if not rebuild and info_path.is_file():
+        cached = _read_info(info_path)
+        if cached is not None:
+            return cached
+    if folder.exists():
+        shutil.rmtree(folder)
+    layout = folder / "layout"
+    print("building the three-layer benchmark image (streaming builder) ...", file=sys.stderr)
+    started = time.perf_counter()
+    layers = [Layer.from_dir(base.path), diff_layer(base.path, upper), tree_layer(sources)]
+    created_by = [
+        "debootstrap --variant=minbase bookworm",
+        f"apt-get install --no-install-recommends {' '.join(APT_PACKAGES)} && apt-get clean",
+        "pip install (this checkout's virtualenv) && npm ci (its node_modules)",
+    ]
+    image = write_image_layout(
+        ImageSpec(layers=layers, cmd=("bash",), created_by=created_by), layout, tag=THREE_LAYER_TAG
+    )
+    largest = max(image.layers, key=lambda f: f.tar_size)
+    index = image.layers.index(largest)
+    alone = _image_documents_for(
+        largest.descriptor.digest, largest.diff_id, largest.descriptor.size
+    )
+    alone_blobs = folder / LARGEST_ALONE_LAYOUT / "blobs" / "sha256"
+    alone_blobs.mkdir(parents=True)
+    os.link(largest.path, alone_blobs / largest.path.name)
+    write_oci_layout(alone, folder / LARGEST_ALONE_LAYOUT, tag=LARGEST_ALONE_TAG)
+    info = BenchImage(
+        layout=layout,
+        tag=THREE_LAYER_TAG,
+        layer_blob=largest.path,
+        layer_digest=largest.descriptor.digest,
+        compressed_bytes=sum(f.descriptor.size for f in image.layers),
+        uncompressed_bytes=sum(f.tar_size for f in image.layers),
+        dpkg_packages=_installed_packages(upper / "var/lib/dpkg/status"),
+        substitute=False,
+        description=(
+            "Debian 12 minbase + apt layer + pip/npm layer; layers "
+            + ", ".join(
+                f"{f.descriptor.size / 1e6:.0f}/{f.tar_size / 1e6:.0f} MB" for f in image.layers
+            )
+            + f" (gzip/tar); largest: layer {index + 1}"
+        ),
+        layer_count=len(image.layers),
+        largest_alone_tag=LARGEST_ALONE_TAG,
+        largest_tar_bytes=largest.tar_size,
+    )
+    doc = {**asdict(info), "layout": str(layout), "layer_blob": str(info.layer_blob)}
+    info_path.write_text(json.dumps(doc, indent=2))
+    print(f"  built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return info
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cache-dir", help=f"default ${CACHE_ENV} or {DEFAULT_CACHE}")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the image (not the rootfs)")
+    parser.add_argument("--three-layer", action="store_true", help="the three-layer image")
     args = parser.parse_args()
     try:
-        image = build_image(cache_dir(args.cache_dir), rebuild=args.rebuild)
+        make = build_three_layer_image if args.three_layer else build_image
+        image = make(cache_dir(args.cache_dir), rebuild=args.rebuild)
     except (BenchImageError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

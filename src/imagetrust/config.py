@@ -102,6 +102,12 @@ class SbomSettings(_Section, frozen=True, kw_only=True):
     max_ratio: Annotated[
         float, Meta(gt=1, description="uncompressed/compressed bytes per layer")
     ] = 1000.0
+    layer_workers: Annotated[
+        int, Meta(ge=0, le=64, description="layers of one image analysed at once (0: up to 4)")
+    ] = 0
+    worker_memory_mb: Annotated[
+        int, Meta(gt=0, description="address space one layer worker may add")
+    ] = 2048
 
 
 class VulnDbSettings(_Section, frozen=True, kw_only=True):

@@ -6,7 +6,9 @@ import gzip
 import hashlib
 import io
 import json
+import subprocess
 import tarfile
+import tracemalloc
 from pathlib import Path
 
 import zstandard
@@ -21,6 +23,7 @@ from imagetrust.testkit.builder import (
     build_index,
     build_multiplatform,
     write_docker_archive,
+    write_image_layout,
     write_oci_layout,
 )
 
@@ -187,3 +190,62 @@ def test_docker_archive_outputs(tmp_path: Path) -> None:
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
         config = tar.extractfile(manifest[0]["Config"]).read()  # type: ignore[union-attr]
         assert sha(config) == image.config.digest
+
+
+def test_streamed_layout_matches_the_in_memory_build(tmp_path: Path) -> None:
+    """``write_image_layout`` writes the very image ``build_image`` makes, readable by GNU
+    tar and gzip, with the ``diff_id`` of what they decompress."""
+    spec = ImageSpec(
+        layers=[
+            Layer.from_dir(FIXTURES / "debian12"),
+            Layer.from_files({"app/x": "1"}).whiteout("var/lib/dpkg/status"),
+            Layer.from_files({"app/y": "2"}),
+        ],
+        compression=["gzip", "none", "gzip"],
+    )
+    streamed = write_image_layout(spec, tmp_path / "streamed", tag="t")
+    in_memory = build_image(spec)
+    write_oci_layout(in_memory, tmp_path / "memory", tag="t")
+    assert streamed.manifest.digest == in_memory.manifest.digest
+    assert (tmp_path / "streamed/index.json").read_bytes() == (
+        tmp_path / "memory/index.json"
+    ).read_bytes()
+    config = json.loads(streamed.config.data)
+    for layer, diff_id in zip(streamed.layers, config["rootfs"]["diff_ids"], strict=True):
+        blob = layer.path.read_bytes()
+        assert sha(blob) == layer.descriptor.digest and len(blob) == layer.descriptor.size
+        gzipped = layer.descriptor.media_type == media.OCI_LAYER_GZIP
+        tar = (
+            subprocess.run(["gzip", "-dc"], input=blob, capture_output=True, check=True).stdout
+            if gzipped
+            else blob
+        )
+        assert sha(tar) == diff_id == layer.diff_id and len(tar) == layer.tar_size
+        listing = (
+            subprocess.run(["tar", "-tf", "-"], input=tar, capture_output=True, check=True)
+            .stdout.decode()
+            .split()
+        )
+        assert [name.rstrip("/") for name in listing] == sorted(tar_members(tar))
+    assert "var/lib/dpkg/.wh.status" in tar_members(in_memory.layer_tars[1])
+
+
+def test_streamed_layer_holds_no_file_in_memory(tmp_path: Path) -> None:
+    """A 48 MB file goes from disk into the blob through fixed-size buffers: the builder
+    must be able to make benchmark images of any size."""
+    root = tmp_path / "rootfs"
+    (root / "usr/lib").mkdir(parents=True)
+    big = root / "usr/lib/big.bin"
+    with big.open("wb") as handle:
+        for i in range(48):
+            handle.write(hashlib.sha256(str(i).encode()).digest() * 32768)
+    tracemalloc.start()
+    try:
+        image = write_image_layout(ImageSpec(layers=[Layer.from_dir(root)]), tmp_path / "layout")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"peak {peak >> 20} MB while streaming a 48 MB file"
+    (layer,) = image.layers
+    tar = gzip.decompress(layer.path.read_bytes())
+    assert sha(tar) == layer.diff_id and big.read_bytes() in tar

@@ -69,6 +69,14 @@ class BlobOpener(Struct, frozen=True):
 class ImageSource(ABC):
     """A place to read one image (or index) from, by descriptor, always verified."""
 
+    # Whether several blobs may be read at once, from several threads (the layers of one
+    # image analysed side by side): files opened anew and an HTTP pool, yes; one archive
+    # read through one file handle, no.
+    concurrent_blobs = False
+    # Whether a forked process may read blobs through its copy of this source: files opened
+    # anew, yes; an HTTP pool (sockets shared with the parent), no.
+    blobs_in_fork = False
+
     def __init__(self, description: str, limits: OciSettings | None = None) -> None:
         self.description = description
         self.limits = limits or OciSettings()
@@ -188,6 +196,8 @@ def file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
 class RegistrySource(ImageSource):
     """An image in a registry, with optional mirrors for everything fetched by digest."""
 
+    concurrent_blobs = True
+
     def __init__(
         self,
         reference: ImageReference,
@@ -261,6 +271,9 @@ class RegistrySource(ImageSource):
 
 class OciLayoutSource(ImageSource):
     """An OCI image layout directory (``oci-layout``, ``index.json``, ``blobs/``)."""
+
+    concurrent_blobs = True
+    blobs_in_fork = True
 
     def __init__(self, reference: LayoutReference, limits: OciSettings | None = None) -> None:
         super().__init__(str(reference), limits)

@@ -23,13 +23,23 @@ def image_analyser(
     reanalyse: bool = False,
     use_cache: bool = True,
     on_layer: LayerProgress | None = None,
+    layer_workers: int | None = None,
 ) -> ImageAnalyser:
-    """An analyser with the settings' limits and, unless told otherwise, the layer cache."""
+    """An analyser with the settings' limits and, unless told otherwise, the layer cache.
+
+    ``layer_workers`` overrides ``[sbom] layer_workers``: ``run`` passes 1, since its own
+    worker pool already spreads layers over the cores (``pipeline.workers``)."""
     from imagetrust.sbom.analyse import ImageAnalyser, SbomOptions
     from imagetrust.sbom.cache import LayerCache
     from imagetrust.sbom.models import LayerLimits
 
-    options = SbomOptions(limits=LayerLimits.from_settings(ctx.settings.sbom), reanalyse=reanalyse)
+    sbom = ctx.settings.sbom
+    options = SbomOptions(
+        limits=LayerLimits.from_settings(sbom),
+        reanalyse=reanalyse,
+        workers=layer_workers or sbom.layer_workers or None,
+        worker_memory=sbom.worker_memory_mb << 20,
+    )
     cache = LayerCache(ctx.home.layer_cache) if use_cache else None
     return ImageAnalyser(cache, options, on_layer=on_layer)
 

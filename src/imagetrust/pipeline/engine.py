@@ -469,7 +469,8 @@ class Engine:
             attestations=(),
             selection=PlatformSelection(),
         )
-        sbom = image_analyser(self.ctx).analyse_platform(item.source, resolved, item.image)
+        analyser = image_analyser(self.ctx, layer_workers=1)  # layers: the run's own pool
+        sbom = analyser.analyse_platform(item.source, resolved, item.image)
         index = target.digest if target.digest != manifest.digest else None
         layers = tuple(replace(layer, from_cache=False) for layer in sbom.layers)
         return replace(sbom, index_digest=index, layers=layers)

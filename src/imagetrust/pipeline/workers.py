@@ -65,16 +65,23 @@ class _Worker:
         self.memory_mb = memory_mb
 
     def analyse(self, task: LayerTask) -> LayerOutcome:
-        from imagetrust.sbom.analyse import ImageAnalyser, SbomOptions
-
         descriptor = task.descriptor
         try:
+            from imagetrust.sbom.analyse import ImageAnalyser, SbomOptions
+
             analyser = ImageAnalyser(self.cache, SbomOptions(limits=self.limits))
             with self.session.open(task.reference) as source:
                 _, cached = analyser.layer(source, descriptor)
         except ImagetrustError as exc:
             return LayerOutcome(descriptor.digest, 0, exc.message)
-        except MemoryError:
+        except (MemoryError, ImportError) as exc:
+            if isinstance(exc, ImportError) and not self.memory_mb:
+                return LayerOutcome(
+                    descriptor.digest, 0, f"layer {descriptor.digest}: ImportError: {exc}"
+                )
+            # Under the address-space cap a module imported late (the analyser, zstandard
+            # for the cache) fails to map its shared object: an ImportError, not a
+            # MemoryError, depending on which allocation hits the cap first.
             limit = f" ({self.memory_mb} MiB)" if self.memory_mb else ""
             return LayerOutcome(
                 descriptor.digest, 0, f"layer {descriptor.digest}: worker memory limit{limit}"

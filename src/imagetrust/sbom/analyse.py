@@ -27,6 +27,7 @@ from imagetrust.sbom.models import (
     CatalogerError,
     ImageSbom,
     LayerAnalysis,
+    LayerError,
     LayerLimits,
     LayerSummary,
     OsRelease,
@@ -73,11 +74,18 @@ def analyser_version(
 
 
 class SbomOptions(Struct):
-    """``catalogers`` None means the defaults, each imported only once a layer needs it."""
+    """``catalogers`` None means the defaults, each imported only once a layer needs it.
+
+    ``workers``: how many layers of one image may be analysed at once, each in a worker
+    process (``parallel``); None: one per layer, up to four, given two cores or more; 1: one
+    after the other in this process. ``worker_memory`` bounds each worker's added address space.
+    """
 
     limits: LayerLimits = field(default_factory=LayerLimits)
     reanalyse: bool = False
     catalogers: Sequence[Cataloger] | None = None
+    workers: int | None = None
+    worker_memory: int | None = 2 << 30
 
 
 LayerProgress = Callable[["Descriptor", bool], None]
@@ -101,6 +109,9 @@ class ImageAnalyser:
         self.version = analyser_version(self._names, self.options.limits.max_file_bytes)
         self.on_layer = on_layer
         self._memo: dict[str, LayerAnalysis] = {}
+        self._from_cache: set[str] = set()  # remembered from the cache, not yet reported
+        self._pending: dict[str, LayerAnalysis | LayerError] = {}  # analysed by workers
+        self._missed: set[str] = set()  # looked up in the cache in vain just now
 
     def analyse(
         self, source: ImageSource, selection: PlatformSelection | None = None
@@ -115,6 +126,7 @@ class ImageAnalyser:
     ) -> ImageSbom:
         if image.platform.os != "linux":
             return self._not_analysed(resolved, image)
+        self._analyse_missing(source, image.layers)
         layers: list[LayerAnalysis] = []
         summaries: list[tuple[Descriptor, bool]] = []
         for descriptor in image.layers:
@@ -195,18 +207,74 @@ class ImageAnalyser:
             errors=(f"{image.platform}: not analysed: imagetrust reads Linux images only",),
         )
 
-    def _layer(self, source: ImageSource, descriptor: Descriptor) -> tuple[LayerAnalysis, bool]:
+    def _analyse_missing(self, source: ImageSource, descriptors: Sequence[Descriptor]) -> None:
+        """Analyse the layers neither remembered nor cached side by side, in worker
+        processes, when there are several and the cores for it (``parallel``); ``_layer``
+        then finds them remembered, in order, exactly as if it had analysed them itself."""
+        self._pending, self._missed = {}, set()  # nothing left from an image that failed
+        if not source.concurrent_blobs or self.options.workers == 1:
+            return
+        missing: dict[str, Descriptor] = {}
+        for descriptor in descriptors:
+            digest = descriptor.digest
+            if digest in missing or not self._missing(descriptor):
+                continue
+            missing[digest] = descriptor
+        if len(missing) < 2:  # one layer (or none) to analyse: in this process, as ever
+            return
+        from imagetrust.sbom.parallel import LayerWorkers, worker_count
+
+        count = worker_count(self.options.workers, len(missing))
+        if count < 2:
+            return
+        todo = list(missing.values())
+        with LayerWorkers(
+            count,
+            source,
+            self._all_catalogers(),
+            self.options.limits,
+            memory_bytes=self.options.worker_memory,
+        ) as workers:
+            results = workers.analyse_all(source, todo)
+        self._pending = dict(zip((d.digest for d in todo), results, strict=True))
+
+    def _lookup(self, descriptor: Descriptor) -> LayerAnalysis | None:
+        """The remembered or cached analysis of a layer (remembered from then on)."""
         digest = descriptor.digest
         if digest in self._memo:
-            return self._memo[digest], True
+            return self._memo[digest]
         cached = None
         if self.cache is not None and not self.options.reanalyse:
             cached = self.cache.get(digest, self.version)
         if cached is not None:
             self._memo[digest] = cached
-            if self.on_layer:
-                self.on_layer(descriptor, True)
-            return cached, True
+            self._from_cache.add(digest)
+        return cached
+
+    def _missing(self, descriptor: Descriptor) -> bool:
+        """Neither remembered nor cached (and noted, so ``_layer`` does not look again)."""
+        if self._lookup(descriptor) is not None:
+            return False
+        self._missed.add(descriptor.digest)
+        return True
+
+    def _layer(self, source: ImageSource, descriptor: Descriptor) -> tuple[LayerAnalysis, bool]:
+        digest = descriptor.digest
+        if digest in self._memo:
+            if digest in self._from_cache:
+                self._from_cache.discard(digest)
+                if self.on_layer:
+                    self.on_layer(descriptor, True)
+            return self._memo[digest], True
+        if digest in self._missed:  # looked up already by ``_analyse_missing``
+            self._missed.discard(digest)
+        elif self._lookup(descriptor) is not None:
+            return self._layer(source, descriptor)
+        pending = self._pending.pop(digest, None)
+        if pending is not None:
+            from imagetrust.sbom.parallel import unwrap
+
+            return self._keep(descriptor, unwrap(pending)), False
         analysis = source.consume_blob(
             descriptor,
             lambda stream: analyse_layer(
@@ -218,16 +286,20 @@ class ImageAnalyser:
                 compressed_size=descriptor.size,
             ),
         )
+        return self._keep(descriptor, analysis), False
+
+    def _keep(self, descriptor: Descriptor, analysis: LayerAnalysis) -> LayerAnalysis:
+        """A layer analysed now: cached, remembered, reported."""
         analysis.analyser_version = self.version
         if self.cache is not None:
             try:
                 self.cache.put(analysis)
             except OSError as exc:
                 log.warning("could not write the layer cache: %s", exc)
-        self._memo[digest] = analysis
+        self._memo[descriptor.digest] = analysis
         if self.on_layer:
             self.on_layer(descriptor, False)
-        return analysis, False
+        return analysis
 
     def _all_catalogers(self) -> list[Cataloger]:
         """Every cataloger, in order: a layer to walk needs them all."""

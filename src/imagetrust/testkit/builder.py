@@ -9,12 +9,17 @@ BuildKit-style attestation manifests (``unknown/unknown``, in-toto SBOM and prov
 layers, pointing at the image they describe). Outputs: an OCI layout directory, a
 ``docker save`` archive (legacy or Docker 25+ layout), or a registry (see ``oci.push``).
 
-Everything is held in memory: these are test and demo images, kilobytes to a few megabytes.
+``build_image`` holds the image in memory (test and demo images, kilobytes to a few
+megabytes); ``write_image_layout`` streams each layer from its files through the
+compressor straight into an OCI layout's blob, so benchmark images of any size can be
+built in fixed memory. A layer from ``Layer.from_dir`` or ``add_path`` names its files on
+disk and reads them only while its tar is written; both paths give the same digests.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -22,7 +27,7 @@ import stat
 import tarfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import IO, Any, Literal, cast
 
 from msgspec import Struct, field
 
@@ -60,6 +65,7 @@ class _Entry(Struct, frozen=True):
     data: bytes = b""
     mode: int = 0o644
     target: str = ""
+    source: str | None = None  # a file on disk holding the data, read when the tar is written
 
 
 class Layer(Struct):
@@ -76,7 +82,12 @@ class Layer(Struct):
 
     @classmethod
     def from_dir(cls, root: Path) -> Layer:
-        """Every file, directory and symlink under ``root``, with its permission bits."""
+        """Every file, directory and symlink under ``root``, with its permission bits.
+
+        Files are named, not read: their bytes stream into the tar when it is written, so
+        a rootfs of any size costs a path per file here. Devices, fifos and sockets are left
+        out (``debootstrap`` makes ``/dev/null``; layers Docker builds never carry them).
+        """
         if not root.is_dir():
             raise OciError(f"rootfs folder not found: {root}")
         layer = cls()
@@ -92,12 +103,17 @@ class Layer(Struct):
                 elif stat.S_ISDIR(info.st_mode):
                     layer.add_dir(rel, stat.S_IMODE(info.st_mode))
                 elif stat.S_ISREG(info.st_mode):
-                    layer.add_file(rel, full.read_bytes(), stat.S_IMODE(info.st_mode))
+                    layer.add_path(rel, full, stat.S_IMODE(info.st_mode))
         return layer
 
     def add_file(self, path: str, data: bytes | str, mode: int = 0o644) -> Layer:
         raw = data.encode() if isinstance(data, str) else data
         self.entries[_clean_path(path)] = _Entry("file", raw, mode)
+        return self
+
+    def add_path(self, path: str, source: Path, mode: int = 0o644) -> Layer:
+        """A file whose bytes are read from ``source`` when the tar is written."""
+        self.entries[_clean_path(path)] = _Entry("file", mode=mode, source=str(source))
         return self
 
     def add_dir(self, path: str, mode: int = 0o755) -> Layer:
@@ -119,14 +135,19 @@ class Layer(Struct):
 
     def tar_bytes(self, mtime: int = FIXED_MTIME) -> bytes:
         """A deterministic tar: sorted names, parents first, root-owned, fixed mtime."""
+        buffer = io.BytesIO()
+        self.write_tar(buffer, mtime)
+        return buffer.getvalue()
+
+    def write_tar(self, out: IO[bytes], mtime: int = FIXED_MTIME) -> None:
+        """``tar_bytes``, written to ``out`` as it goes: one file's bytes at a time."""
         entries = dict(self.entries)
         for path in list(entries):
             parent = PurePosixPath(path).parent
             while str(parent) not in (".", ""):
                 entries.setdefault(str(parent), _Entry("dir", mode=0o755))
                 parent = parent.parent
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
             for path in sorted(entries):
                 entry = entries[path]
                 info = tarfile.TarInfo(path)
@@ -141,10 +162,13 @@ class Layer(Struct):
                     info.type = tarfile.SYMTYPE
                     info.linkname = entry.target
                     tar.addfile(info)
+                elif entry.source is not None:
+                    with open(entry.source, "rb") as handle:
+                        info.size = os.fstat(handle.fileno()).st_size
+                        tar.addfile(info, handle)
                 else:
                     info.size = len(entry.data)
                     tar.addfile(info, io.BytesIO(entry.data))
-        return buffer.getvalue()
 
 
 def compress(data: bytes, compression: Compression) -> bytes:
@@ -267,17 +291,32 @@ def _compressions(spec: ImageSpec) -> list[Compression]:
     return chosen
 
 
+def _layer_type(spec: ImageSpec, compression: Compression) -> str:
+    media_type = _LAYER_TYPES.get((spec.media_types, compression))
+    if media_type is None:
+        raise OciError(f"{spec.media_types} manifests have no {compression} layer type")
+    return media_type
+
+
 def build_image(spec: ImageSpec) -> BuiltImage:
     """Layers, config and manifest for one platform."""
     tars: list[bytes] = []
     layers: list[Blob] = []
     for layer, compression in zip(spec.layers, _compressions(spec), strict=True):
-        media_type = _LAYER_TYPES.get((spec.media_types, compression))
-        if media_type is None:
-            raise OciError(f"{spec.media_types} manifests have no {compression} layer type")
+        media_type = _layer_type(spec, compression)
         tar = layer.tar_bytes()
         tars.append(tar)
         layers.append(Blob.of(media_type, compress(tar, compression)))
+    config, manifest = _image_documents(
+        spec, [blob.descriptor for blob in layers], [digest_of(t) for t in tars]
+    )
+    return BuiltImage(manifest, config, tuple(layers), tuple(tars), spec.platform)
+
+
+def _image_documents(
+    spec: ImageSpec, layers: Sequence[Descriptor], diff_ids: Sequence[str]
+) -> tuple[Blob, Blob]:
+    """The config and the manifest over layers already made (in memory or on disk)."""
     created_by = list(
         spec.created_by or [f"imagetrust-builder layer {i + 1}" for i in range(len(layers))]
     )
@@ -308,7 +347,7 @@ def build_image(spec: ImageSpec) -> BuiltImage:
         {
             "created": spec.created,
             "config": run_config,
-            "rootfs": {"type": "layers", "diff_ids": [digest_of(t) for t in tars]},
+            "rootfs": {"type": "layers", "diff_ids": list(diff_ids)},
             "history": [
                 {"created": spec.created, "created_by": line, "comment": "imagetrust-builder"}
                 for line in created_by
@@ -324,12 +363,126 @@ def build_image(spec: ImageSpec) -> BuiltImage:
         "schemaVersion": 2,
         "mediaType": manifest_type,
         "config": config.descriptor.to_json(),
-        "layers": [blob.descriptor.to_json() for blob in layers],
+        "layers": [descriptor.to_json() for descriptor in layers],
     }
     if spec.annotations:
         manifest_doc["annotations"] = dict(spec.annotations)
-    manifest = Blob.of(manifest_type, _canonical_json(manifest_doc))
-    return BuiltImage(manifest, config, tuple(layers), tuple(tars), spec.platform)
+    return config, Blob.of(manifest_type, _canonical_json(manifest_doc))
+
+
+# --------------------------------------------------------------------------- streamed
+
+
+class _HashingWriter:
+    """A write-only file that hashes and counts what passes on to ``out``."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        self.size += len(data)
+        self._out.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    @property
+    def digest(self) -> str:
+        return f"sha256:{self.hash.hexdigest()}"
+
+
+class LayerFile(Struct, frozen=True):
+    """A layer blob written to disk: its descriptor, its ``diff_id`` and its tar's size."""
+
+    descriptor: Descriptor
+    diff_id: str
+    tar_size: int
+    path: Path
+
+
+def write_layer_blob(
+    layer: Layer, blobs_dir: Path, media_type: str, compression: Compression
+) -> LayerFile:
+    """Stream ``layer``'s tar through the compressor into ``blobs_dir/<hex digest>``.
+
+    The bytes are hashed on both sides of the compressor as they pass: the tar's hash is
+    the ``diff_id``, the blob's the digest. gzip is written exactly as ``compress`` writes
+    it, so a layer gets the same digest either way; a streamed zstd frame does not record
+    the content size, so its digest differs from ``compress``'s (both are reproducible).
+    """
+    blobs_dir.mkdir(parents=True, exist_ok=True)
+    partial = blobs_dir / f".partial-{os.getpid()}-{id(layer)}"
+    try:
+        with partial.open("wb") as handle:
+            blob = _HashingWriter(handle)
+            if compression == "gzip":
+                with gzip.GzipFile(
+                    filename="", mode="wb", fileobj=cast(IO[bytes], blob), mtime=0, compresslevel=6
+                ) as gz:
+                    tar = _HashingWriter(cast(IO[bytes], gz))
+                    layer.write_tar(cast(IO[bytes], tar))
+            elif compression == "zstd":
+                import zstandard
+
+                compressor = zstandard.ZstdCompressor(level=3)
+                with compressor.stream_writer(cast(IO[bytes], blob), closefd=False) as writer:
+                    tar = _HashingWriter(cast(IO[bytes], writer))
+                    layer.write_tar(cast(IO[bytes], tar))
+            elif compression == "none":
+                tar = blob
+                layer.write_tar(cast(IO[bytes], blob))
+            else:
+                raise OciError(f"unknown compression {compression!r}")
+        final = blobs_dir / blob.digest.split(":", 1)[1]
+        partial.replace(final)
+    finally:
+        partial.unlink(missing_ok=True)
+    return LayerFile(Descriptor(media_type, blob.digest, blob.size), tar.digest, tar.size, final)
+
+
+class StreamedImage(Struct, frozen=True):
+    """A single-platform image written into an OCI layout by ``write_image_layout``."""
+
+    manifest: Blob
+    config: Blob
+    layers: tuple[LayerFile, ...]
+    platform: Platform
+
+    @property
+    def descriptor(self) -> Descriptor:
+        return Descriptor(
+            self.manifest.descriptor.media_type,
+            self.manifest.digest,
+            self.manifest.descriptor.size,
+            platform=self.platform,
+        )
+
+
+def write_image_layout(
+    spec: ImageSpec, directory: Path, *, tag: str | None = "latest"
+) -> StreamedImage:
+    """``build_image`` + ``write_oci_layout`` in fixed memory: each layer is streamed from
+    its files through the compressor into the layout's blob directory, one at a time."""
+    blobs_dir = directory / "blobs" / "sha256"
+    files = [
+        write_layer_blob(layer, blobs_dir, _layer_type(spec, compression), compression)
+        for layer, compression in zip(spec.layers, _compressions(spec), strict=True)
+    ]
+    config, manifest = _image_documents(
+        spec, [f.descriptor for f in files], [f.diff_id for f in files]
+    )
+    image = StreamedImage(manifest, config, tuple(files), spec.platform)
+    directory.mkdir(parents=True, exist_ok=True)
+    for blob in (config, manifest):
+        path = blobs_dir / blob.digest.split(":", 1)[1]
+        if not path.exists():
+            atomic_write_bytes(path, blob.data)
+    _add_to_index(directory, image.descriptor, tag, platform=spec.platform)
+    return image
 
 
 def _statement(subject: str, image: BuiltImage, predicate_type: str, predicate: Any) -> bytes:
@@ -515,18 +668,28 @@ def write_oci_layout(built: Built, directory: Path, *, tag: str | None = "latest
     """
     directory.mkdir(parents=True, exist_ok=True)
     write_blobs(built, directory)
+    top = built.descriptor
+    _add_to_index(
+        directory, top, tag, platform=top.platform if isinstance(built, BuiltImage) else None
+    )
+    return directory
+
+
+def _add_to_index(
+    directory: Path, top: Descriptor, tag: str | None, *, platform: Platform | None
+) -> None:
+    """Name ``top`` in the layout's ``index.json``, replacing an entry with the same tag."""
     (directory / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
     index_path = directory / "index.json"
     manifests: list[dict[str, Any]] = []
     if index_path.exists():
         manifests = list(json.loads(index_path.read_text()).get("manifests") or [])
-    top = built.descriptor
     entry = Descriptor(
         top.media_type,
         top.digest,
         top.size,
         annotations={media.ANNOTATION_REF_NAME: tag} if tag else {},
-        platform=top.platform if isinstance(built, BuiltImage) else None,
+        platform=platform,
     ).to_json()
     if tag:
         manifests = [
@@ -537,7 +700,6 @@ def write_oci_layout(built: Built, directory: Path, *, tag: str | None = "latest
     manifests.append(entry)
     doc = {"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": manifests}
     atomic_write_bytes(index_path, _canonical_json(doc))
-    return directory
 
 
 def _tar_add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
