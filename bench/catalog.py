@@ -29,6 +29,8 @@ them.
 tests' way, ``tests/services/postgres.py``).
 
 ``--full`` runs 100 images with the loops and the scaling points 10, 100 and 1,000 (longer).
+With the loops it draws ``bench/plots/catalog-loops-N.svg``; the growth with the catalog's
+size, and the projection, are ``bench/scaling.py``'s.
 """
 
 from __future__ import annotations
@@ -339,6 +341,16 @@ def report_catalog(world: CatalogWorld, phases: list[Phase], loops: list[Loop]) 
     return lines
 
 
+def plot_loops(count: int, cold: Phase, loops: list[Loop]) -> None:
+    """bench/plots/catalog-loops-N.svg: total seconds of `run` cold and of each loop."""
+    from svgplot import bar_chart
+
+    bars = {"imagetrust run": cold.seconds, **{f"{x.name} loop": x.seconds for x in loops}}
+    path = Path(__file__).parent / "plots" / f"catalog-loops-{count}.svg"
+    bar_chart(path, f"{count} images, one registry: total wall seconds", "seconds", bars)
+    print(f"\nPlot: {path}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--images", default="20", help="catalog sizes, comma-separated")
@@ -368,6 +380,8 @@ def main() -> int:
                         loops.append(found)
             print()
             print("\n".join(report_catalog(world, phases, loops)))
+            if loops:
+                plot_loops(world.count, phases[0], loops)
             if args.postgres:
                 with postgres_url() as url:
                     for phase in world.tmp.glob("home"):

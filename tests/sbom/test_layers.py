@@ -340,6 +340,49 @@ def test_pax_global_header_and_pax_size() -> None:
     assert analysis.entries == 1
 
 
+def test_pax_heavy_layer_walks_as_tarfile_reads_it() -> None:
+    """Every entry carrying records the walker does not act on (sub-second times, xattrs,
+    as BuildKit writes them), some also path/linkpath/size: the same names and contents as
+    Python's tarfile reads from the same bytes (the oracle)."""
+    buffer = io.BytesIO()
+    names = ["etc/os-release", LONG_FILE, "usr/share/doc/a", LONG_DIR + "b"]
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for index, name in enumerate(names):
+            info = tarfile.TarInfo(name)
+            data = f"{index}:{name}\n".encode()
+            info.size = len(data)
+            info.pax_headers = {
+                "mtime": f"1700000000.{index:09d}",
+                "atime": f"1700000000.{index:09d}",
+                "SCHILY.xattr.user.origin": "test",
+            }
+            archive.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("usr/share/doc/link")
+        link.type, link.linkname = tarfile.SYMTYPE, "/" + LONG_FILE
+        link.pax_headers = {"mtime": "1700000000.5"}
+        archive.addfile(link)
+    blob = buffer.getvalue()
+    with tarfile.open(fileobj=io.BytesIO(blob)) as oracle:
+        expected = {
+            m.name: oracle.extractfile(m).read()  # type: ignore[union-attr]
+            for m in oracle.getmembers()
+            if m.isfile()
+        }
+    analysis = analyse(compress(blob, "gzip"), [WantPaths(names)])
+    assert kept(analysis) == expected
+    assert analysis.entries == len(names) + 1
+
+
+def test_a_malformed_pax_record_the_walker_does_not_use_is_still_an_error() -> None:
+    info = tarfile.TarInfo("etc/x")
+    info.pax_headers = {"mtime": "1700000000.5"}
+    tar = bytearray(info.tobuf(format=tarfile.PAX_FORMAT) + bytes(1024))
+    record = tar.index(b" mtime=")
+    tar[record - 2 : record] = b"99"  # the record's length now runs past the header
+    with pytest.raises(LayerError, match="pax"):
+        analyse(bytes(tar))
+
+
 def test_tar_without_end_blocks() -> None:
     tar = Layer.from_files({"etc/os-release": "ID=x\n", "z": b"last"}).tar_bytes()
     cut = tar[: hostile.members_end(tar)]

@@ -8,9 +8,12 @@ then builds each image's SBOM from the cache. Manifests are fetched by the main 
 only, so the registry pull budget is counted in one place.
 
 A worker's address space is capped (``RLIMIT_AS``), so one hostile or huge layer fails
-that layer (and its images) with a clear error instead of taking the machine down; workers
-are recycled after a number of tasks; and each worker asks the kernel to kill it when its
-parent dies, so a run killed with SIGKILL leaves no worker behind.
+that layer (and its images) with a clear error instead of taking the machine down; and each
+worker asks the kernel to kill it when its parent dies, so a run killed with SIGKILL leaves
+no worker behind. Workers are not recycled after a number of tasks: on Python 3.11 (and later
+releases before their fix) ``ProcessPoolExecutor(max_tasks_per_child=...)`` never replaces a
+worker that leaves at its limit while work is queued (CPython gh-115634): the run waited
+forever past ``jobs x limit`` layers (found at 1,000 images by ``bench/scaling.py``).
 
 With one job the same task runs in the main process, with no process to start.
 """
@@ -33,7 +36,6 @@ if TYPE_CHECKING:
     from imagetrust.sbom.cache import LayerCache
     from imagetrust.sbom.models import LayerLimits
 
-TASKS_PER_WORKER = 200  # then a fresh process: long runs do not accumulate fragmentation
 _PR_SET_PDEATHSIG = 1
 
 
@@ -173,5 +175,4 @@ def process_pool(
         mp_context=multiprocessing.get_context("spawn"),
         initializer=init_worker,
         initargs=(settings, str(cache.root), limits, memory_mb, os.getpid()),
-        max_tasks_per_child=TASKS_PER_WORKER,
     )
