@@ -575,6 +575,28 @@ def test_arbitrary_packages_give_valid_documents(
     assert len(spdx_doc["packages"]) == len(packages) + 1 + (os_release is not None)
 
 
+@settings(max_examples=25, deadline=None)
+@given(packages=hostile_packages, os_id=st.none() | names)
+def test_cyclonedx_dependency_graph_is_the_librarys_own(
+    packages: tuple[Package, ...], os_id: str | None
+) -> None:
+    """The indexed ``register_dependency`` writes what cyclonedx-python-lib's own does."""
+    from cyclonedx.model.bom import Bom
+
+    from imagetrust.sbom.formats import cyclonedx as module
+
+    os_release = None if os_id is None else OsRelease(os_id, os_id[::-1])
+    sbom = make_sbom(packages=packages, os_release=os_release, reference=os_id or "x")
+    ours = to_cyclonedx_json(sbom, tool_version="1", now=NOW)
+    original = module._indexed_register
+    module._indexed_register = lambda bom: Bom.register_dependency.__get__(bom)  # type: ignore[assignment]
+    try:
+        theirs = to_cyclonedx_json(sbom, tool_version="1", now=NOW)
+    finally:
+        module._indexed_register = original
+    assert ours == theirs
+
+
 # --- native --------------------------------------------------------------------------
 
 

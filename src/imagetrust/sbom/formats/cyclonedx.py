@@ -47,13 +47,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from cyclonedx.model import Property
 from cyclonedx.model.bom import Bom, BomMetaData
 from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.dependency import Dependency
 from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
 from cyclonedx.model.tool import ToolRepository
 from cyclonedx.output import make_outputter
@@ -277,8 +278,33 @@ def build_bom(sbom: ImageSbom, *, tool_version: str, now: datetime) -> Bom:
         metadata=metadata,
         components=components,
     )
+    # The library looks each target up by a linear scan of the graph, and its outputter
+    # registers every component again before writing: quadratic, 3.5 s for 2,400
+    # components. The same graph, found through an index (this instance only).
+    bom.register_dependency = _indexed_register(bom)  # type: ignore[method-assign]
     bom.register_dependency(image, components)
     return bom
+
+
+def _indexed_register(bom: Bom) -> Callable[..., None]:
+    """``Bom.register_dependency`` with the same effect, through a dict of the graph."""
+    index = {dependency.ref: dependency for dependency in bom.dependencies}
+
+    def register(target: Any, depends_on: Iterable[Any] | None = None) -> None:
+        wanted = list(depends_on) if depends_on else []
+        found = index.get(target.bom_ref)
+        if found is not None:
+            found.dependencies.update(Dependency(ref=d.bom_ref) for d in wanted)
+        else:
+            found = Dependency(
+                ref=target.bom_ref, dependencies=[Dependency(ref=d.bom_ref) for d in wanted]
+            )
+            bom.dependencies.add(found)
+            index[found.ref] = found
+        for dependent in wanted:
+            register(dependent)
+
+    return register
 
 
 def to_cyclonedx_json(sbom: ImageSbom, *, tool_version: str, now: datetime) -> str:
