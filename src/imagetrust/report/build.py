@@ -67,7 +67,8 @@ from imagetrust.report.model import (
 )
 from imagetrust.report.text import slug
 from imagetrust.sbom.models import ImageSbom
-from imagetrust.store.schema import image_sboms, vuln_sources
+from imagetrust.sbom.stored import newest_sbom
+from imagetrust.store.schema import vuln_sources
 
 log = logging.getLogger(__name__)
 
@@ -376,7 +377,7 @@ def _image_page(
         findings = [_finding_row(item, suppressed) for item in items]
         findings.sort(key=_finding_order)
         not_covered = [_not_covered_row(item) for item in stored_set.not_covered]
-    sbom = _stored_sbom(conn, decision.digest)
+    sbom = newest_sbom(conn, decision.digest)
     packages, layers = _packages(sbom, findings) if sbom is not None else ((), ())
     sbom_files = (
         SbomFiles(
@@ -556,24 +557,6 @@ def _not_covered_row(item: Any) -> NotCoveredRow:
         version=_text(item.get("version")),
         path=_text(item.get("path")) or _text(item.get("layer")),
     )
-
-
-def _stored_sbom(conn: Connection, digest: str) -> ImageSbom | None:
-    from imagetrust.sbom.formats.native import from_native
-    from imagetrust.sbom.models import SbomError
-
-    row = conn.execute(
-        select(image_sboms.c.document)
-        .where(image_sboms.c.digest == digest)
-        .order_by(image_sboms.c.created_at.desc(), image_sboms.c.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    try:
-        return from_native(row.document)
-    except SbomError:
-        return None
 
 
 def _packages(

@@ -47,6 +47,23 @@ def load_sbom(conn: Connection, digest: str, analyser_version: str) -> ImageSbom
     return from_native(row.document) if row else None
 
 
+def newest_sbom(conn: Connection, digest: str) -> ImageSbom | None:
+    """The image's most recently stored SBOM, whatever the analyser version; None when
+    there is none or it no longer decodes (a report or a cross-check then says so)."""
+    row = conn.execute(
+        select(image_sboms.c.document)
+        .where(image_sboms.c.digest == digest)
+        .order_by(image_sboms.c.created_at.desc(), image_sboms.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    try:
+        return from_native(row.document)
+    except SbomError:
+        return None
+
+
 def stored_sboms(conn: Connection, *, analyser_version: str | None = None) -> Iterator[ImageSbom]:
     """Every stored SBOM (of one analyser version if given); unreadable rows are skipped."""
     query = select(image_sboms.c.document).order_by(image_sboms.c.id)

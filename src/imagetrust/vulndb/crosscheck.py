@@ -178,6 +178,7 @@ def findings_of(details: Iterable[Mapping[str, Any]]) -> dict[Unit, FindingSeen]
 def image_sources(conn: Connection, digest: str) -> list[Source]:
     """Every source the store holds for the platform image, in ``SOURCE_ORDER``."""
     from imagetrust.sbom.publisher import publisher_sboms_for
+    from imagetrust.sbom.stored import newest_sbom
     from imagetrust.vulndb.findings_store import (
         db_state,
         finding_items,
@@ -188,7 +189,7 @@ def image_sources(conn: Connection, digest: str) -> list[Source]:
 
     sources: list[Source] = []
     builtin = Source(BUILTIN, False, "not analysed by imagetrust")
-    sbom = _stored_sbom(conn, digest)
+    sbom = newest_sbom(conn, digest)
     if sbom is not None:
         builtin.known = True
         builtin.version = sbom.analyser_version
@@ -230,27 +231,6 @@ def image_sources(conn: Connection, digest: str) -> list[Source]:
             source = Source(PUBLISHER, False, records[0].reason or records[0].status)
         sources.append(source)
     return sources
-
-
-def _stored_sbom(conn: Connection, digest: str) -> Any:
-    from sqlalchemy import select
-
-    from imagetrust.sbom.formats.native import from_native
-    from imagetrust.sbom.models import SbomError
-    from imagetrust.store.schema import image_sboms
-
-    row = conn.execute(
-        select(image_sboms.c.document)
-        .where(image_sboms.c.digest == digest)
-        .order_by(image_sboms.c.created_at.desc(), image_sboms.c.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    try:
-        return from_native(row.document)
-    except SbomError:
-        return None
 
 
 # --------------------------------------------------------------------------- comparing
