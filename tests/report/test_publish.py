@@ -30,7 +30,7 @@ def tree(folder: Path) -> dict[str, bytes]:
 def write(store_url: str, out: Path, now: Any = None) -> None:
     with Store.open(store_url) as store:
         built = build_model(store, now=now or world_now())
-    write_built(built, out, ReportFormat.HTML)
+        write_built(built, out, ReportFormat.HTML)
 
 
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
@@ -86,3 +86,40 @@ def test_sbom_files_are_taken_over_from_the_site_being_replaced(
     api = next((fresh / "images").glob("api-latest-*.html")).read_text()
     assert "its SBOM files could not be written" in api and "CycloneDX 1.6" not in api
     assert not list((fresh / "sbom").glob("*.cdx.json"))
+
+
+def test_sbom_files_are_read_from_the_store_as_they_are_written(tmp_path: Path) -> None:
+    """The model holds no SBOM (memory flat with the catalog): each is read by its row
+    when its files are written. One collected in between costs that image its downloads,
+    with the reason on its page; the others are written from the rows the pages used."""
+    import json
+
+    from sqlalchemy import delete, select
+
+    from imagetrust.store.schema import image_sboms
+
+    url = f"sqlite:///{tmp_path / 'imagetrust.db'}"
+    with Store.open(url) as store:
+        build_world(store)
+        built = build_model(store, now=world_now())
+        assert built.sbom_ids and not hasattr(built, "sboms")
+        gone_digest, gone_id = sorted(built.sbom_ids.items())[0]
+        with store.transaction() as conn:
+            conn.execute(delete(image_sboms).where(image_sboms.c.id == gone_id))
+            kept = {
+                row.digest: row.document
+                for row in conn.execute(select(image_sboms.c.digest, image_sboms.c.document))
+            }
+        write_built(built, tmp_path / "site", ReportFormat.HTML)
+    site = tmp_path / "site"
+    hexed = gone_digest.split(":", 1)[1]
+    assert not (site / "sbom" / f"{hexed}.cdx.json").exists()
+    page = next(p for p in built.report.images if p.digest == gone_digest).page
+    assert "the stored SBOM is gone" in (site / page).read_text()
+    written = sorted((site / "sbom").glob("*.cdx.json"))
+    assert len(written) == len(built.sbom_ids) - 1
+    for path in written:
+        digest = "sha256:" + path.name.split(".")[0]
+        doc = json.loads(path.read_text())
+        names = {c["name"] for c in doc["components"] if c["type"] == "library"}
+        assert names == {p["name"] for p in kept[digest]["packages"]}

@@ -33,6 +33,7 @@ from spdx_tools.spdx.parser.json import json_parser
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from imagetrust.sbom.formats.cyclonedx import to_cyclonedx_json
+from imagetrust.sbom.formats.cyclonedx_model import library_cyclonedx_json
 from imagetrust.sbom.formats.native import from_native, to_native
 from imagetrust.sbom.formats.spdx import to_spdx_json
 from imagetrust.sbom.models import (
@@ -575,26 +576,91 @@ def test_arbitrary_packages_give_valid_documents(
     assert len(spdx_doc["packages"]) == len(packages) + 1 + (os_release is not None)
 
 
-@settings(max_examples=25, deadline=None)
-@given(packages=hostile_packages, os_id=st.none() | names)
-def test_cyclonedx_dependency_graph_is_the_librarys_own(
-    packages: tuple[Package, ...], os_id: str | None
-) -> None:
-    """The indexed ``register_dependency`` writes what cyclonedx-python-lib's own does."""
-    from cyclonedx.model.bom import Bom
+def same_json(a: str, b: str) -> bool:
+    """The same JSON: values, list order and key order (formatting aside)."""
+    return json.dumps(json.loads(a)) == json.dumps(json.loads(b))
 
-    from imagetrust.sbom.formats import cyclonedx as module
 
-    os_release = None if os_id is None else OsRelease(os_id, os_id[::-1])
-    sbom = make_sbom(packages=packages, os_release=os_release, reference=os_id or "x")
-    ours = to_cyclonedx_json(sbom, tool_version="1", now=NOW)
-    original = module._indexed_register
-    module._indexed_register = lambda bom: Bom.register_dependency.__get__(bom)  # type: ignore[assignment]
+def library_or_error(sbom: ImageSbom) -> str | SbomError:
     try:
-        theirs = to_cyclonedx_json(sbom, tool_version="1", now=NOW)
-    finally:
-        module._indexed_register = original
-    assert ours == theirs
+        return library_cyclonedx_json(sbom, tool_version="1", now=NOW)
+    except SbomError as exc:
+        return exc
+
+
+def direct_or_error(sbom: ImageSbom) -> str | SbomError:
+    try:
+        return to_cyclonedx_json(sbom, tool_version="1", now=NOW)
+    except SbomError as exc:
+        return exc
+
+
+def assert_as_the_library_writes(sbom: ImageSbom) -> None:
+    theirs, ours = library_or_error(sbom), direct_or_error(sbom)
+    if isinstance(theirs, SbomError) or isinstance(ours, SbomError):
+        assert type(ours) is type(theirs), (ours, theirs)
+        return
+    assert same_json(ours, theirs)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cyclonedx_is_what_the_library_writes(case: str) -> None:
+    """The direct writer against cyclonedx-python-lib's own model and outputter."""
+    assert_as_the_library_writes(CASES[case])
+
+
+more_extras = st.dictionaries(names, st.text(max_size=10), max_size=3)
+library_cases = st.lists(
+    st.builds(
+        Package,
+        name=st.sampled_from(["a", "b", "A", "é", "a b"]) | names,
+        version=st.sampled_from(["", "1", "1.0", "2"]) | st.text(max_size=8),
+        type=st.sampled_from(list(PackageType)),
+        purl=st.one_of(
+            st.text(max_size=40),
+            st.just("pkg:npm/a@1"),
+            st.just("pkg:deb/debian/a@1?arch=amd64&distro=debian-12"),
+            st.just("pkg:pypi/A_b@1.0"),
+        ),
+        source_name=st.none() | names,
+        source_version=st.none() | st.sampled_from(["1", "2"]) | names,
+        architecture=st.none() | names,
+        layer=st.none() | names,
+        path=st.none() | names,
+        owner=st.none() | st.just("pkg:deb/debian/python3@3"),
+        extra=more_extras,
+        licenses=st.lists(
+            st.sampled_from(
+                ["MIT", "mit", "GPL-2.0+", "(MIT", "AND", "GPLv2+", "Apache-2.0 OR MIT", "BSD", " "]
+            )
+            | st.text(max_size=12),
+            max_size=4,
+        ).map(tuple),
+    ),
+    max_size=8,
+).map(tuple)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    packages=library_cases,
+    os_id=st.none() | names,
+    version_id=st.none() | st.sampled_from(["12", "3.19"]),
+    errors=st.lists(st.sampled_from(["e1", "e2", "e1"]), max_size=3).map(tuple),
+)
+def test_cyclonedx_is_what_the_library_writes_for_any_packages(
+    packages: tuple[Package, ...],
+    os_id: str | None,
+    version_id: str | None,
+    errors: tuple[str, ...],
+) -> None:
+    """Order (components, properties, licenses, the graph), de-duplication, left-out empty
+    fields: all as cyclonedx-python-lib writes them, whatever the packages."""
+    os_release = None if os_id is None else OsRelease(os_id, version_id)
+    sbom = make_sbom(
+        packages=packages, os_release=os_release, reference=os_id or "x", errors=errors
+    )
+    assert_as_the_library_writes(sbom)
 
 
 # --- native --------------------------------------------------------------------------

@@ -72,11 +72,11 @@ def report(
     with state.open_store(create=False) as store:
         warn_db_age(state, store)
         built = build_model(store, now=now, policy=policy, vex=vex, since=since_at)
-    if folder is None:
-        typer.echo(render_text(built, fmt), nl=False)
-    else:
-        for path in write_built(built, folder, fmt):
-            typer.echo(str(path))
+        if folder is None:
+            typer.echo(render_text(built, fmt), nl=False)
+        else:  # with the store open: the site reads each image's SBOM as it writes it
+            for path in write_built(built, folder, fmt):
+                typer.echo(str(path))
     say_problems(list(built.report.problems))
 
 

@@ -39,7 +39,9 @@ def build_model(
     from imagetrust.report.build import build_report
 
     with store.read() as conn:
-        return build_report(conn, now=now, policy=policy or load_policy(), vex=vex, since=since)
+        built = build_report(conn, now=now, policy=policy or load_policy(), vex=vex, since=since)
+    built.store = store
+    return built
 
 
 def render_text(built: BuiltReport, fmt: ReportFormat) -> str:

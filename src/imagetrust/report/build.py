@@ -23,9 +23,9 @@ becomes a problem with its reason; the rest of the report is still built.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
@@ -37,6 +37,7 @@ from imagetrust.evaluate.policy.rollup import RepositoryVerdict, TagVerdict
 from imagetrust.evaluate.policy.vex import VexSet
 from imagetrust.evaluate.recommend.model import Recommendation
 from imagetrust.report import history, sources
+from imagetrust.report.interface import ReportError
 from imagetrust.report.model import (
     NOT_EVALUATED,
     AlternativeRow,
@@ -67,8 +68,11 @@ from imagetrust.report.model import (
 )
 from imagetrust.report.text import slug
 from imagetrust.sbom.models import ImageSbom
-from imagetrust.sbom.stored import newest_sbom
+from imagetrust.sbom.stored import newest_stored_sbom
 from imagetrust.store.schema import vuln_sources
+
+if TYPE_CHECKING:
+    from imagetrust.store.database import Store
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +88,31 @@ VERDICT_RANK = {"rejected": 3, "conditional": 2, "approved": 1, NOT_EVALUATED: 0
 
 
 class BuiltReport:
-    """The model, and the SBOMs its download links point at (written by the site only)."""
+    """The model, and where the SBOMs its download links point at are stored (the site
+    alone writes them).
 
-    def __init__(self, report: Report, sboms: dict[str, ImageSbom]) -> None:
+    The SBOMs themselves are not held: thousands of them would make the report's memory
+    grow with the catalog. Each is read again by its row id, one at a time, when its files
+    are written (``read_sboms``); a stored SBOM never changes, so the files hold the same
+    packages as the page. ``store`` is set by ``build_model``, which has it.
+    """
+
+    def __init__(self, report: Report, sbom_ids: dict[str, int]) -> None:
         self.report = report
-        self.sboms = sboms
+        self.sbom_ids = sbom_ids
+        self.store: Store | None = None
+
+    def read_sboms(self, digests: Iterable[str]) -> Iterator[tuple[str, ImageSbom | None]]:
+        """Each digest with its stored SBOM, None when it is no longer there; one read
+        snapshot for all."""
+        from imagetrust.sbom.stored import sbom_by_id
+
+        wanted = [d for d in digests if d in self.sbom_ids]
+        if self.store is None:
+            raise ReportError("the report's SBOMs cannot be read: no store was given")
+        with self.store.read() as conn:
+            for digest in wanted:
+                yield digest, sbom_by_id(conn, self.sbom_ids[digest])
 
 
 def build_report(
@@ -139,21 +163,21 @@ def build_report(
     for tag in check.tags:
         context.tags_of.setdefault(tag.image, []).append(tag)
     images: list[ImagePage] = []
-    sboms: dict[str, ImageSbom] = {}
+    sbom_ids: dict[str, int] = {}
     traced: list[tuple[str, history.ImageHistory]] = []
     for tag in check.tags:
         for decision in tag.decisions:
             evidence = evidence_of[(decision.reference, decision.platform)]
             try:
-                page, sbom, past = _image_page(conn, decision, evidence, tag, context)
+                page, sbom_id, past = _image_page(conn, decision, evidence, tag, context)
             except Exception as exc:  # this image only: the report goes on
                 log.debug("report of %s failed", decision.reference, exc_info=True)
                 problems.append(f"{decision.reference} ({decision.platform}): not reported: {exc}")
                 continue
             images.append(page)
             traced.append((page.page, past))
-            if sbom is not None:
-                sboms[decision.digest] = sbom
+            if sbom_id is not None:
+                sbom_ids[decision.digest] = sbom_id
     reported = {page.page for page in images}
     repositories = _repositories(check, catalog, deltas, pages_of, reported)
     pulls = history.pull_series(conn)
@@ -174,7 +198,7 @@ def build_report(
             pulls_since=since,
             problems=tuple(problems),
         ),
-        sboms,
+        sbom_ids,
     )
 
 
@@ -361,7 +385,7 @@ def _image_page(
     evidence: Evidence,
     tag: TagVerdict,
     context: _PageContext,
-) -> tuple[ImagePage, ImageSbom | None, history.ImageHistory]:
+) -> tuple[ImagePage, int | None, history.ImageHistory]:
     from imagetrust.vulndb.findings_store import finding_items, finding_set_for
 
     pages_of = context.pages_of
@@ -377,7 +401,8 @@ def _image_page(
         findings = [_finding_row(item, suppressed) for item in items]
         findings.sort(key=_finding_order)
         not_covered = [_not_covered_row(item) for item in stored_set.not_covered]
-    sbom = newest_sbom(conn, decision.digest)
+    stored_sbom = newest_stored_sbom(conn, decision.digest)
+    sbom_id, sbom = stored_sbom if stored_sbom is not None else (None, None)
     packages, layers = _packages(sbom, findings) if sbom is not None else ((), ())
     sbom_files = (
         SbomFiles(
@@ -452,7 +477,7 @@ def _image_page(
             publisher_sbom=sources.publisher_sbom(conn, decision.digest),
             recommendation=_recommendation(decision, tag, context),
         ),
-        sbom,
+        sbom_id,
         past,
     )
 

@@ -320,9 +320,12 @@ def _sboms(
     made: dict[str, Any] = {}
     before = _previous_sboms(previous)
     wanted = {image.digest: image.sbom for image in report.images if image.sbom.cyclonedx}
-    for digest, files in sorted(wanted.items()):
-        sbom = built.sboms.get(digest)
-        if sbom is None or files.cyclonedx is None or files.spdx is None:
+    for digest, sbom in built.read_sboms(sorted(wanted)):
+        files = wanted[digest]
+        if files.cyclonedx is None or files.spdx is None:
+            continue
+        if sbom is None:
+            failed[digest] = "its SBOM files could not be written: the stored SBOM is gone"
             continue
         how = {"analyser_version": sbom.analyser_version, "imagetrust": report.imagetrust_version}
         names = (files.cyclonedx, files.spdx)

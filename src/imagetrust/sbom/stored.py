@@ -50,12 +50,30 @@ def load_sbom(conn: Connection, digest: str, analyser_version: str) -> ImageSbom
 def newest_sbom(conn: Connection, digest: str) -> ImageSbom | None:
     """The image's most recently stored SBOM, whatever the analyser version; None when
     there is none or it no longer decodes (a report or a cross-check then says so)."""
+    found = newest_stored_sbom(conn, digest)
+    return None if found is None else found[1]
+
+
+def newest_stored_sbom(conn: Connection, digest: str) -> tuple[int, ImageSbom] | None:
+    """``newest_sbom`` with its row id, by which ``sbom_by_id`` reads the same SBOM again
+    later (a stored SBOM never changes)."""
     row = conn.execute(
-        select(image_sboms.c.document)
+        select(image_sboms.c.id, image_sboms.c.document)
         .where(image_sboms.c.digest == digest)
         .order_by(image_sboms.c.created_at.desc(), image_sboms.c.id.desc())
         .limit(1)
     ).first()
+    if row is None:
+        return None
+    try:
+        return int(row.id), from_native(row.document)
+    except SbomError:
+        return None
+
+
+def sbom_by_id(conn: Connection, row_id: int) -> ImageSbom | None:
+    """The stored SBOM of that row; None when it is gone (collected since) or unreadable."""
+    row = conn.execute(select(image_sboms.c.document).where(image_sboms.c.id == row_id)).first()
     if row is None:
         return None
     try:

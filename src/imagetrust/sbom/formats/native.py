@@ -118,6 +118,12 @@ def spdx_expression(licenses: Sequence[str]) -> str | None:
     partial expression would claim less than the package says. Ids are normalised to their
     canonical case (``mit`` -> ``MIT``).
     """
+    return _spdx_expression(tuple(licenses))
+
+
+@functools.lru_cache(maxsize=16384)
+def _spdx_expression(licenses: tuple[str, ...]) -> str | None:
+    """Cached: validating an expression is slow, and packages repeat from image to image."""
     parts: list[str] = []
     for raw in licenses:
         text = raw.strip()

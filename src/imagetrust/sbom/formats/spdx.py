@@ -31,21 +31,19 @@ as text, the way syft does.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import datetime
 from typing import Any
 
-from imagetrust.sbom.formats.cyclonedx import os_ref, package_refs
+from imagetrust.sbom.formats.cyclonedx import canonical_purl, os_ref, package_refs
 from imagetrust.sbom.formats.native import (
     document_uuid,
     image_purl,
-    parse_purl,
     spdx_expression,
     utc_seconds,
 )
 from imagetrust.sbom.formats.read import INCOMPLETE_PREFIX, OWNERSHIP
-from imagetrust.sbom.models import ImageSbom, OsRelease, Package
+from imagetrust.sbom.models import ImageSbom, OsRelease, Package, SbomError
 
 SPDX_VERSION = "SPDX-2.3"
 NOASSERTION = "NOASSERTION"
@@ -115,9 +113,9 @@ def _package(package: Package, spdx_id: str) -> dict[str, Any]:
     if declared and expression is None:
         doc["licenseComments"] = "declared by the package: " + "; ".join(declared)
     doc["copyrightText"] = NOASSERTION
-    purl = parse_purl(package.purl)
+    purl = canonical_purl(package.purl)
     if purl is not None:
-        doc["externalRefs"] = [_purl_ref(purl.to_string())]
+        doc["externalRefs"] = [_purl_ref(purl)]
     doc["primaryPackagePurpose"] = "LIBRARY"
     return doc
 
@@ -251,5 +249,11 @@ def build_document(sbom: ImageSbom, *, tool_version: str, now: datetime) -> dict
 
 def to_spdx_json(sbom: ImageSbom, *, tool_version: str, now: datetime) -> str:
     """The SPDX 2.3 JSON document, indented, ending in a newline."""
+    import msgspec.json
+
     doc = build_document(sbom, tool_version=tool_version, now=now)
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    try:
+        encoded = msgspec.json.encode(doc)
+    except Exception as exc:  # e.g. a lone surrogate in a name cannot be UTF-8
+        raise SbomError(f"cannot write SPDX for {sbom.reference}: {exc}") from exc
+    return msgspec.json.format(encoded, indent=2).decode("utf-8") + "\n"
