@@ -65,6 +65,7 @@ class Point:
     peak_mib: float
     store_bytes: int
     report_seconds: float | None
+    report_peak_mib: float | None = None
 
 
 def _sqlite_size(home: Path) -> int:
@@ -96,7 +97,7 @@ def _pg_size(url: str) -> int:
         engine.dispose()
 
 
-def _report(home: Path, env: dict[str, str], db_url: str | None) -> float:
+def _report(home: Path, env: dict[str, str], db_url: str | None) -> tuple[float, float]:
     out = Path(tempfile.mkdtemp(prefix="bench-report-"))
     try:
         env = {**env, **({"IMAGETRUST_DB_URL": db_url} if db_url else {})}
@@ -107,7 +108,7 @@ def _report(home: Path, env: dict[str, str], db_url: str | None) -> float:
         )
         if done.returncode != 0:
             raise SystemExit(f"error: report exited {done.returncode}:\n{done.stderr[-2000:]}")
-        return done.seconds
+        return done.seconds, done.peak_rss_mib
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -118,19 +119,33 @@ def measure(size: int, postgres: bool, report_on: bool) -> list[Point]:
         env = {**world.env(), "IMAGETRUST_NOW": NOW}
         home = world.tmp / "home"
         phase = run_phase(world, home, "cold", env)
-        report_s = _report(home, env, None) if report_on else None
+        report_s, report_mib = _report(home, env, None) if report_on else (None, None)
         points.append(
-            Point(size, "SQLite", phase.seconds, phase.peak_mib, _sqlite_size(home), report_s)
+            Point(
+                size,
+                "SQLite",
+                phase.seconds,
+                phase.peak_mib,
+                _sqlite_size(home),
+                report_s,
+                report_mib,
+            )
         )
         print(f"  SQLite: {phase.seconds:.2f} s, {phase.peak_mib:.0f} MiB", file=sys.stderr)
         if postgres:
             shutil.rmtree(home)  # a fresh home: the layer cache empty again
             with postgres_url() as url:
                 phase = run_phase(world, home, "cold", {**env, "IMAGETRUST_DB_URL": url})
-                report_s = _report(home, env, url) if report_on else None
+                report_s, report_mib = _report(home, env, url) if report_on else (None, None)
                 points.append(
                     Point(
-                        size, "PostgreSQL", phase.seconds, phase.peak_mib, _pg_size(url), report_s
+                        size,
+                        "PostgreSQL",
+                        phase.seconds,
+                        phase.peak_mib,
+                        _pg_size(url),
+                        report_s,
+                        report_mib,
                     )
                 )
             print(f"  PostgreSQL: {phase.seconds:.2f} s", file=sys.stderr)
@@ -196,22 +211,23 @@ def main() -> int:
     print(f"Machine: {_machine()}")
     print(f"Tools: {_versions()}")
     points: list[Point] = []
-    for size in sizes:
-        print(f"{size} images ...", file=sys.stderr)
-        points += measure(size, args.postgres, report_on=True)
-        sys.stderr.flush()
     print()
     print(
         "| images | store | wall s | s per image | peak RSS MiB (main) | store MB"
-        " | `report --out` s |"
+        " | `report --out` s | report peak RSS MiB |"
     )
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
-    for p in points:
-        report = f"{p.report_seconds:.2f}" if p.report_seconds is not None else "-"
-        print(
-            f"| {p.images:,} | {p.backend} | {p.seconds:.2f} | {p.seconds / p.images:.3f}"
-            f" | {p.peak_mib:.0f} | {p.store_bytes / 1e6:.1f} | {report} |"
-        )
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
+    for size in sizes:  # each row as soon as it is measured: the large points take long
+        print(f"{size} images ...", file=sys.stderr, flush=True)
+        for p in measure(size, args.postgres, report_on=True):
+            points.append(p)
+            report = f"{p.report_seconds:.2f}" if p.report_seconds is not None else "-"
+            report_peak = f"{p.report_peak_mib:.0f}" if p.report_peak_mib is not None else "-"
+            print(
+                f"| {p.images:,} | {p.backend} | {p.seconds:.2f} | {p.seconds / p.images:.3f}"
+                f" | {p.peak_mib:.0f} | {p.store_bytes / 1e6:.1f} | {report} | {report_peak} |",
+                flush=True,
+            )
     backends = sorted({p.backend for p in points})
     print()
     fits = {}

@@ -94,7 +94,7 @@ def test_sbom_files_are_read_from_the_store_as_they_are_written(tmp_path: Path) 
     with the reason on its page; the others are written from the rows the pages used."""
     import json
 
-    from sqlalchemy import delete, select
+    from sqlalchemy import delete, select, update
 
     from imagetrust.store.schema import image_sboms
 
@@ -103,9 +103,14 @@ def test_sbom_files_are_read_from_the_store_as_they_are_written(tmp_path: Path) 
         build_world(store)
         built = build_model(store, now=world_now())
         assert built.sbom_ids and not hasattr(built, "sboms")
-        gone_digest, gone_id = sorted(built.sbom_ids.items())[0]
+        (gone_digest, gone_id), (bad_digest, bad_id) = sorted(built.sbom_ids.items())[:2]
         with store.transaction() as conn:
             conn.execute(delete(image_sboms).where(image_sboms.c.id == gone_id))
+            conn.execute(
+                update(image_sboms)
+                .where(image_sboms.c.id == bad_id)
+                .values(document={"schema": "not an SBOM"})
+            )
             kept = {
                 row.digest: row.document
                 for row in conn.execute(select(image_sboms.c.digest, image_sboms.c.document))
@@ -115,11 +120,18 @@ def test_sbom_files_are_read_from_the_store_as_they_are_written(tmp_path: Path) 
     hexed = gone_digest.split(":", 1)[1]
     assert not (site / "sbom" / f"{hexed}.cdx.json").exists()
     page = next(p for p in built.report.images if p.digest == gone_digest).page
-    assert "the stored SBOM is gone" in (site / page).read_text()
+    text = (site / page).read_text()
+    assert "Its packages are not listed: the stored SBOM is gone." in text
+    bad_page = next(p for p in built.report.images if p.digest == bad_digest).page
+    assert (
+        "Its packages are not listed: the stored SBOM cannot be read"
+        in (site / bad_page).read_text()
+    )
     written = sorted((site / "sbom").glob("*.cdx.json"))
-    assert len(written) == len(built.sbom_ids) - 1
+    assert len(written) == len(built.sbom_ids) - 2
     for path in written:
         digest = "sha256:" + path.name.split(".")[0]
         doc = json.loads(path.read_text())
         names = {c["name"] for c in doc["components"] if c["type"] == "library"}
         assert names == {p["name"] for p in kept[digest]["packages"]}
+        assert digest not in (gone_digest, bad_digest)

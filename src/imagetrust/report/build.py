@@ -67,8 +67,8 @@ from imagetrust.report.model import (
     VulnSummary,
 )
 from imagetrust.report.text import slug
-from imagetrust.sbom.models import ImageSbom
-from imagetrust.sbom.stored import newest_stored_sbom
+from imagetrust.sbom.models import ImageSbom, SbomError
+from imagetrust.sbom.stored import newest_sbom_id
 from imagetrust.store.schema import vuln_sources
 
 if TYPE_CHECKING:
@@ -102,9 +102,9 @@ class BuiltReport:
         self.sbom_ids = sbom_ids
         self.store: Store | None = None
 
-    def read_sboms(self, digests: Iterable[str]) -> Iterator[tuple[str, ImageSbom | None]]:
-        """Each digest with its stored SBOM, None when it is no longer there; one read
-        snapshot for all."""
+    def read_sboms(self, digests: Iterable[str]) -> Iterator[tuple[str, ImageSbom | str]]:
+        """Each digest that has a stored SBOM, with it, or with why it cannot be had (gone
+        since, or no longer readable); one read snapshot for all."""
         from imagetrust.sbom.stored import sbom_by_id
 
         wanted = [d for d in digests if d in self.sbom_ids]
@@ -112,7 +112,12 @@ class BuiltReport:
             raise ReportError("the report's SBOMs cannot be read: no store was given")
         with self.store.read() as conn:
             for digest in wanted:
-                yield digest, sbom_by_id(conn, self.sbom_ids[digest])
+                try:
+                    sbom = sbom_by_id(conn, self.sbom_ids[digest])
+                except SbomError as exc:
+                    yield digest, f"the stored SBOM cannot be read: {exc}"
+                    continue
+                yield digest, sbom if sbom is not None else "the stored SBOM is gone"
 
 
 def build_report(
@@ -401,15 +406,15 @@ def _image_page(
         findings = [_finding_row(item, suppressed) for item in items]
         findings.sort(key=_finding_order)
         not_covered = [_not_covered_row(item) for item in stored_set.not_covered]
-    stored_sbom = newest_stored_sbom(conn, decision.digest)
-    sbom_id, sbom = stored_sbom if stored_sbom is not None else (None, None)
-    packages, layers = _packages(sbom, findings) if sbom is not None else ((), ())
+    # The SBOM itself is read by the site as it writes this page (its packages and
+    # layers, its downloads): the model holds none, so memory stays flat.
+    sbom_id = newest_sbom_id(conn, decision.digest)
     sbom_files = (
         SbomFiles(
             cyclonedx=f"sbom/{_hex(decision.digest)}.cdx.json",
             spdx=f"sbom/{_hex(decision.digest)}.spdx.json",
         )
-        if sbom is not None
+        if sbom_id is not None
         else SbomFiles(reason="no SBOM of this image is stored")
     )
     stored = context.catalog.get(repository)
@@ -460,9 +465,7 @@ def _image_page(
             last_pushed=evidence.staleness.tag_last_pushed,
             findings_known=stored_set is not None,
             findings=tuple(findings),
-            packages=packages,
-            layers=layers,
-            sbom_known=sbom is not None,
+            sbom_known=sbom_id is not None,
             incomplete=stored_set.incomplete if stored_set is not None else (),
             not_covered=tuple(not_covered),
             coverage=stored_set.coverage if stored_set is not None else {},
@@ -584,9 +587,10 @@ def _not_covered_row(item: Any) -> NotCoveredRow:
     )
 
 
-def _packages(
-    sbom: ImageSbom, findings: Sequence[FindingRow]
-) -> tuple[tuple[PackageRow, ...], tuple[LayerRow, ...]]:
+def package_rows(sbom: ImageSbom, findings: Sequence[FindingRow]) -> tuple[PackageRow, ...]:
+    """The image page's package table: each package with its findings, the most fixable
+    first. Made by the site as it writes the page (the model does not hold the packages
+    of every image)."""
     layer_index = {layer.digest: number for number, layer in enumerate(sbom.layers, start=1)}
     by_purl: dict[str, list[FindingRow]] = {}
     by_name: dict[tuple[str, str], list[FindingRow]] = {}
@@ -595,29 +599,35 @@ def _packages(
             by_purl.setdefault(finding.purl, []).append(finding)
         by_name.setdefault((finding.package, finding.version), []).append(finding)
     rows = []
-    per_layer: dict[int, int] = {}
     for package in sbom.packages:
         mine = by_purl.get(package.purl) or by_name.get((package.name, package.version), [])
-        index = layer_index.get(package.layer) if package.layer else None
-        if index is not None:
-            per_layer[index] = per_layer.get(index, 0) + 1
         rows.append(
             PackageRow(
                 name=package.name,
                 version=package.version,
                 type=package.type.value,
                 purl=package.purl,
-                layer=index,
+                layer=layer_index.get(package.layer) if package.layer else None,
                 source_name=package.source_name,
                 findings=tuple(mine),
             )
         )
     rows.sort(key=lambda p: (-p.fixable, -len(p.findings), p.name, p.version))
-    layers = tuple(
+    return tuple(rows)
+
+
+def layer_rows(sbom: ImageSbom) -> tuple[LayerRow, ...]:
+    """Each layer with the number of packages it installed."""
+    layer_index = {layer.digest: number for number, layer in enumerate(sbom.layers, start=1)}
+    per_layer: dict[int, int] = {}
+    for package in sbom.packages:
+        index = layer_index.get(package.layer) if package.layer else None
+        if index is not None:
+            per_layer[index] = per_layer.get(index, 0) + 1
+    return tuple(
         LayerRow(number, layer.digest, layer.size, per_layer.get(number, 0))
         for number, layer in enumerate(sbom.layers, start=1)
     )
-    return tuple(rows), layers
 
 
 def _verdicts(conn: Connection, decision: Decision) -> list[VerdictPoint]:

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from msgspec.structs import replace
 
 from imagetrust.report import charts
-from imagetrust.report.build import VERDICT_RANK
+from imagetrust.report.build import VERDICT_RANK, layer_rows, package_rows
 from imagetrust.report.model import (
     NOT_EVALUATED,
     SEVERITIES,
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
     from imagetrust.report.build import BuiltReport
+    from imagetrust.sbom.models import ImageSbom
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +164,28 @@ class HtmlReport:
             path.write_text(html, encoding="utf-8")
             written.append(name)
 
-        failed = _sboms(built, folder, written, self.previous)
         page("index.html", "index.html.j2", root="", current="overview", **_overview(report))
+        downloads = _SbomDownloads(report, folder, written, self.previous)
+        sboms = built.read_sboms(image.digest for image in report.images if image.sbom_known)
+        pending = next(sboms, None)
         for image in report.images:
-            if image.digest in failed:
-                image = replace(image, sbom=SbomFiles(reason=failed[image.digest]))
+            # Each image's SBOM is read here, once, for its package table and its download
+            # files, and dropped: the model holds none (memory flat with the catalog).
+            sbom: ImageSbom | str = "the stored SBOM is gone"
+            if pending is not None and pending[0] == image.digest:
+                sbom = pending[1]
+                pending = next(sboms, None)
+            if not image.sbom_known:
+                pass
+            elif isinstance(sbom, str):  # gone or unreadable: why
+                image = replace(image, sbom_known=False, sbom=SbomFiles(reason=sbom))
+            else:
+                failure = downloads.write(image, sbom)
+                image = replace(
+                    image, packages=package_rows(sbom, image.findings), layers=layer_rows(sbom)
+                )
+                if failure is not None:
+                    image = replace(image, sbom=SbomFiles(reason=failure))
             page(
                 image.page,
                 "image.html.j2",
@@ -198,6 +216,7 @@ class HtmlReport:
             ),
             pull_rows=pull_rows(report),
         )
+        downloads.finish()
         repo_pages = {row.name: row.page for row in report.repositories if row.page}
         page("review.html", "review.html.j2", root="", current="review", repo_pages=repo_pages)
         assets = folder / "assets"
@@ -300,47 +319,55 @@ def _previous_sboms(previous: Path | None) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def _sboms(
-    built: BuiltReport, folder: Path, written: list[str], previous: Path | None = None
-) -> dict[str, str]:
-    """CycloneDX and SPDX files of every image whose SBOM is stored; returns why an
-    image's could not be written (that image's links are left out, the rest go on).
+class _SbomDownloads:
+    """The CycloneDX and SPDX files of each image whose SBOM is stored, and
+    ``sbom/index.json``, which says how each was made.
 
     An SBOM never changes for a digest and analyser, so the files of the site being
     replaced are taken over when the same imagetrust made them from the same analysis
-    (writing CycloneDX is the slow part of a daily report, and most images are the same).
+    (most images are the same from one day to the next).
     """
-    import json
 
-    from imagetrust.sbom.formats.cyclonedx import to_cyclonedx_json
-    from imagetrust.sbom.formats.spdx import to_spdx_json
+    def __init__(
+        self, report: Report, folder: Path, written: list[str], previous: Path | None
+    ) -> None:
+        self.report = report
+        self.folder = folder
+        self.written = written
+        self.previous = previous
+        self.before = _previous_sboms(previous)
+        self.made: dict[str, Any] = {}
+        self.failed: dict[str, str | None] = {}
 
-    report = built.report
-    failed: dict[str, str] = {}
-    made: dict[str, Any] = {}
-    before = _previous_sboms(previous)
-    wanted = {image.digest: image.sbom for image in report.images if image.sbom.cyclonedx}
-    for digest, sbom in built.read_sboms(sorted(wanted)):
-        files = wanted[digest]
+    def write(self, image: ImagePage, sbom: ImageSbom) -> str | None:
+        """Write this image's files (once per digest: several tags may name one image);
+        returns why they could not be (its links are then left out, the rest go on)."""
+        if image.digest not in self.failed:
+            self.failed[image.digest] = self._write(image, sbom)
+        return self.failed[image.digest]
+
+    def _write(self, image: ImagePage, sbom: ImageSbom) -> str | None:
+        from imagetrust.sbom.formats.cyclonedx import to_cyclonedx_json
+        from imagetrust.sbom.formats.spdx import to_spdx_json
+
+        files = image.sbom
         if files.cyclonedx is None or files.spdx is None:
-            continue
-        if sbom is None:
-            failed[digest] = "its SBOM files could not be written: the stored SBOM is gone"
-            continue
+            return None
+        report = self.report
         how = {"analyser_version": sbom.analyser_version, "imagetrust": report.imagetrust_version}
         names = (files.cyclonedx, files.spdx)
         for name in names:
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        if previous is not None and before.get(digest) == how:
+            (self.folder / name).parent.mkdir(parents=True, exist_ok=True)
+        if self.previous is not None and self.before.get(image.digest) == how:
             try:
                 for name in names:
-                    shutil.copyfile(previous / name, folder / name)
+                    shutil.copyfile(self.previous / name, self.folder / name)
             except OSError:
                 pass
             else:
-                written.extend(names)
-                made[digest] = how
-                continue
+                self.written.extend(names)
+                self.made[image.digest] = how
+                return None
         now = report.generated_at
         version = report.imagetrust_version
         try:
@@ -349,14 +376,18 @@ def _sboms(
                 to_spdx_json(sbom, tool_version=version, now=now),
             )
         except Exception as exc:  # this image's downloads only
-            log.debug("SBOM files of %s failed", digest, exc_info=True)
-            failed[digest] = f"its SBOM files could not be written: {exc}"
-            continue
+            log.debug("SBOM files of %s failed", image.digest, exc_info=True)
+            return f"its SBOM files could not be written: {exc}"
         for name, text in zip(names, documents, strict=True):
-            (folder / name).write_text(text, encoding="utf-8")
-            written.append(name)
-        made[digest] = how
-    if made:
-        (folder / SBOM_INDEX).write_text(json.dumps(made, sort_keys=True), encoding="utf-8")
-        written.append(SBOM_INDEX)
-    return failed
+            (self.folder / name).write_text(text, encoding="utf-8")
+            self.written.append(name)
+        self.made[image.digest] = how
+        return None
+
+    def finish(self) -> None:
+        import json
+
+        if self.made:
+            index = self.folder / SBOM_INDEX
+            index.write_text(json.dumps(self.made, sort_keys=True), encoding="utf-8")
+            self.written.append(SBOM_INDEX)

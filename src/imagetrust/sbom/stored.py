@@ -50,36 +50,32 @@ def load_sbom(conn: Connection, digest: str, analyser_version: str) -> ImageSbom
 def newest_sbom(conn: Connection, digest: str) -> ImageSbom | None:
     """The image's most recently stored SBOM, whatever the analyser version; None when
     there is none or it no longer decodes (a report or a cross-check then says so)."""
-    found = newest_stored_sbom(conn, digest)
-    return None if found is None else found[1]
+    row_id = newest_sbom_id(conn, digest)
+    if row_id is None:
+        return None
+    try:
+        return sbom_by_id(conn, row_id)
+    except SbomError:
+        return None
 
 
-def newest_stored_sbom(conn: Connection, digest: str) -> tuple[int, ImageSbom] | None:
-    """``newest_sbom`` with its row id, by which ``sbom_by_id`` reads the same SBOM again
-    later (a stored SBOM never changes)."""
+def newest_sbom_id(conn: Connection, digest: str) -> int | None:
+    """The row id of the image's most recently stored SBOM (``newest_sbom``'s row), by which
+    ``sbom_by_id`` reads it later: a stored SBOM never changes."""
     row = conn.execute(
-        select(image_sboms.c.id, image_sboms.c.document)
+        select(image_sboms.c.id)
         .where(image_sboms.c.digest == digest)
         .order_by(image_sboms.c.created_at.desc(), image_sboms.c.id.desc())
         .limit(1)
     ).first()
-    if row is None:
-        return None
-    try:
-        return int(row.id), from_native(row.document)
-    except SbomError:
-        return None
+    return None if row is None else int(row.id)
 
 
 def sbom_by_id(conn: Connection, row_id: int) -> ImageSbom | None:
-    """The stored SBOM of that row; None when it is gone (collected since) or unreadable."""
+    """The stored SBOM of that row; None when it is gone (collected since). Raises
+    ``SbomError`` when the row no longer decodes."""
     row = conn.execute(select(image_sboms.c.document).where(image_sboms.c.id == row_id)).first()
-    if row is None:
-        return None
-    try:
-        return from_native(row.document)
-    except SbomError:
-        return None
+    return None if row is None else from_native(row.document)
 
 
 def stored_sboms(conn: Connection, *, analyser_version: str | None = None) -> Iterator[ImageSbom]:
