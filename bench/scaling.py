@@ -261,13 +261,44 @@ def main() -> int:
     )
     line_chart(
         PLOTS / "scaling-memory.svg",
-        "imagetrust run, cold: peak RSS of the main process",
+        "Peak RSS: imagetrust run (main process) and report",
         "images (log scale)",
         "MiB",
-        {b: [(p.images, p.peak_mib) for p in points if p.backend == b] for b in backends},
+        {
+            **{
+                f"run, {b}": [(p.images, p.peak_mib) for p in points if p.backend == b]
+                for b in backends
+            },
+            **{
+                f"report, {b}": [
+                    (p.images, p.report_peak_mib)
+                    for p in points
+                    if p.backend == b and p.report_peak_mib is not None
+                ]
+                for b in backends
+            },
+        },
         log_x=True,
     )
-    print(f"\nPlots: {PLOTS / 'scaling-time.svg'}, {PLOTS / 'scaling-memory.svg'}")
+    line_chart(
+        PLOTS / "scaling-report.svg",
+        "imagetrust report --out (the HTML site): wall time by catalog size",
+        "images (log scale)",
+        "seconds per image",
+        {
+            b: [
+                (p.images, p.report_seconds / p.images)
+                for p in points
+                if p.backend == b and p.report_seconds is not None
+            ]
+            for b in backends
+        },
+        log_x=True,
+    )
+    print(
+        f"\nPlots: {PLOTS / 'scaling-time.svg'}, {PLOTS / 'scaling-memory.svg'},"
+        f" {PLOTS / 'scaling-report.svg'}"
+    )
     return 0
 
 
