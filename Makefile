@@ -53,16 +53,10 @@ $(VENV)/.installed-bench: $(VENV)/.installed-dev requirements/bench.lock
 	$(PIP) install -r requirements/bench.lock
 	touch $@
 
+# Every benchmark (bench/all.py; under 15 minutes here); `make bench BENCH_ARGS=--full`
+# adds the long points (1,000 and 8,000 images, the larger loops).
 bench: $(VENV)/.installed-bench
-	$(BIN)/python bench/startup.py
-	$(BIN)/python bench/layers.py
-	$(BIN)/python bench/sbom.py
-	$(BIN)/python bench/sbom.py --image three-layer --repeat 3
-	$(BIN)/python bench/sbom_inprocess.py
-	$(BIN)/python bench/rematch.py --skip-build
-	$(BIN)/python bench/catalog.py --images 20,100 --loops-up-to 20
-	$(BIN)/python bench/scaling.py
-	$(BIN)/python bench/pax.py
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
 # Re-resolve the locks after changing dependencies in pyproject.toml.
 lock: $(VENV)/.installed-dev
