@@ -38,6 +38,7 @@ STEPS: list[tuple[str, list[str], list[str]]] = [
     ),
     ("scaling", ["scaling.py"], ["scaling.py", "--full"]),
     ("pax", ["pax.py"], ["pax.py"]),
+    ("cdx-writer", ["cdx_writer.py"], ["cdx_writer.py", "--runs", "9"]),
 ]
 
 
