@@ -7,12 +7,13 @@ and how big the stored rows are. What is generated:
 
 **Sizes.** ``OSV_RECORDS``: the record counts osv.dev lists per ecosystem (its vulnerability
 browser's ecosystem menu, the newest snapshot the search tool had, 2026): Debian 52,627,
-Ubuntu 50,807, Alpine 3,971, PyPI 17,956. How each splits into record kinds is estimated
-(``KINDS``): Debian's DSAs (converted from about DSA-2800 on, up to about DSA-6160 in March
-2026) and DLAs (up to about DLA-4500) about 7,800, the rest ``DEBIAN-CVE-*``; Ubuntu's USNs
-about 7,000, the rest ``UBUNTU-CVE-*``; PyPI's PyPA records 3,300 (the PyPA database held
-3,230 in April 2026), GitHub's reviewed pip advisories about 4,400, the rest malicious-package
-reports (``MAL-*``), which name packages no image ships.
+Ubuntu 50,807, Alpine 3,971, PyPI 17,956. How each splits into record kinds is an estimate
+(``kinds``): Debian's advisories about 7,800 (DLAs were numbered up to about 4,500 and DSAs
+up to about 6,160 in March 2026; the older DSAs are not all converted), the rest
+``DEBIAN-CVE-*``; Ubuntu's USNs about 7,000 (USN-7604 was June 2025), the rest ``UBUNTU-CVE-*``;
+PyPI's PyPA records 3,300 (the PyPA database held 3,230 in April 2026), GitHub's reviewed
+pip advisories about 4,400, the rest malicious-package reports (``MAL-*``), which name
+packages no image ships.
 
 **Shapes.** Each kind writes the fields its real records carry, copied from real records
 (``tests/fixtures/severity/osv/DEBIAN-CVE-2016-1585.json``, ``tests/fixtures/vulndb/feeds/

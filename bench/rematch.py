@@ -11,7 +11,8 @@ are measured in this run, in-process:
 - the database: the four exports generated at osv.dev's size and shape (``bench/osvgen.py``:
   about 125,000 records, 52,627 Debian, 50,807 Ubuntu, 3,971 Alpine, 17,956 PyPI, each with
   its releases), imported as ``db update`` imports them (one source per export, filtered to
-  its ecosystem) with the production importer;
+  its ecosystem) with the production importer, and CISA's KEV catalog (the fixtures' real
+  one), which every update brings;
 - the SBOMs: stored in a fresh SQLite store, in the proportions of the official images' tag
   lines that name their base (``docker-library/official-images`` at 37079fb: 528 Debian,
   465 Alpine, 391 Ubuntu, so 38/34/28 %), 15 % with Python packages. Each is a draw from a
@@ -29,7 +30,10 @@ are measured in this run, in-process:
   set, and evaluate it, one transaction per image. A first pass with no database stands for
   the earlier run; the timed pass follows the import.
 
-Peak RSS is the process's high-water mark (``VmHWM``) reset just before the re-match.
+Peak RSS is the process's high-water mark (``VmHWM``) reset just before the re-match. The
+machine is shared: beside wall times, the CPU time of this process is given, and the ratio
+in CPU time too. The time spent inside ``scan_sboms`` is added up apart (the rest is loading
+the SBOMs and writing what ``run`` writes): the one hook into the product.
 
 Run: ``.venv/bin/python bench/rematch.py [--sboms N] [--full] [--scale 1.0] [--skip-build]
 [--profile]``. The default (300 SBOMs, the full-size database) fits ``make bench``; ``--full``
@@ -41,6 +45,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
+import os
 import pstats
 import random
 import statistics
@@ -179,7 +184,9 @@ def catalog(count: int, pools: Pools, analyser_version: str, seed: int) -> Itera
         )
 
 
-def cold_analysis_seconds(runs: int, skip_build: bool) -> tuple[float, str]:
+def cold_analysis_seconds(runs: int, skip_build: bool) -> tuple[float, float, str]:
+    """Median wall and CPU seconds (one layer: analysed in this process, its threads
+    counted) of analysing the benchmark image with an empty layer cache."""
     from images import build_image, cache_dir, load_image
 
     from imagetrust.config import Settings
@@ -191,15 +198,16 @@ def cold_analysis_seconds(runs: int, skip_build: bool) -> tuple[float, str]:
     image = load_image(cache) if skip_build else build_image(cache)
     if image is None:
         raise SystemExit("no benchmark image built yet: run without --skip-build once")
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as home, OciSession(Settings()) as session:
             analyser = ImageAnalyser(LayerCache(Path(home)))
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             with session.open(image.oci_reference) as source:
                 analyser.analyse(source)
             times.append(time.perf_counter() - started)
-    return statistics.median(times), image.description
+            cpu.append(time.process_time() - cpu_started)
+    return statistics.median(times), statistics.median(cpu), image.description
 
 
 def context(home: Path) -> PipelineContext:
@@ -220,6 +228,7 @@ def context(home: Path) -> PipelineContext:
 @dataclass
 class Rematch:
     seconds: float
+    cpu_seconds: float  # of this process: the machine is shared, wall time is noisy
     matching_seconds: float  # inside vulndb.scan.scan_sboms
     images: int
     peak_rss_kb: int
@@ -328,13 +337,13 @@ def rematch(
     try:
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
         before = _status_kb("VmRSS")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         if profiler is not None:
             profiler.enable()
         images = run_pass(ctx, store, sboms)
         if profiler is not None:
             profiler.disable()
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         peak = _status_kb("VmHWM")
     finally:
         scan.scan_sboms = real  # type: ignore[assignment]
@@ -342,7 +351,7 @@ def rematch(
         stats = pstats.Stats(profiler).strip_dirs().sort_stats("cumulative")
         stats.print_stats(30)
         stats.sort_stats("tottime").print_stats(25)
-    return Rematch(seconds, spent[0], images, peak, before)
+    return Rematch(seconds, cpu, spent[0], images, peak, before)
 
 
 def import_exports(store: Store, exports: list[Export]) -> list[tuple[Export, float]]:
@@ -379,12 +388,15 @@ def main() -> None:
     args = parser.parse_args()
     count = args.sboms or (FULL_SBOMS if args.full else DEFAULT_SBOMS)
 
+    from sqlalchemy import func, select
+
     from imagetrust.pipeline.analysis import image_analyser
     from imagetrust.sbom.stored import save_sbom
     from imagetrust.store.schema import image_findings
     from imagetrust.vulndb.query import db_status
 
-    cold, description = cold_analysis_seconds(args.runs, args.skip_build)
+    load_before = _load()
+    cold, cold_cpu, description = cold_analysis_seconds(args.runs, args.skip_build)
     pools = load_pools()
     python_names = sorted({p.name for p in pools.python})
     with tempfile.TemporaryDirectory() as work:
@@ -404,13 +416,14 @@ def main() -> None:
         generate_seconds = time.perf_counter() - started
         with ctx.open_store() as store:
             stored: list[tuple[str, str]] = []
-            packages = 0
+            packages = python = 0
             per_base: dict[str, int] = {}
             with store.transaction() as conn:
                 for sbom in catalog(count, pools, analyser_version, seed=7):
                     save_sbom(conn, sbom, NOW)
                     stored.append((sbom.reference, sbom.digest))
                     packages += len(sbom.packages)
+                    python += any(p.type.value == "python" for p in sbom.packages)
                     assert sbom.os is not None
                     per_base[sbom.os.id] = per_base.get(sbom.os.id, 0) + 1
             started = time.perf_counter()
@@ -421,13 +434,15 @@ def main() -> None:
                 status = db_status(conn)
             result = rematch(ctx, store, stored, args.profile)
             with store.read() as conn:
-                from sqlalchemy import func, select
-
                 findings = conn.execute(
                     select(func.count()).select_from(image_findings)
                 ).scalar_one()
 
-    print(f"cold analysis ({description}): median {cold:.3f} s per image, in-process")
+    print(f"machine: {os.cpu_count()} cores, load average {load_before} before, {_load()} after")
+    print(
+        f"cold analysis ({description}): median {cold:.3f} s per image (CPU {cold_cpu:.3f} s),"
+        " in-process"
+    )
     print(
         f"generated exports in {generate_seconds:.1f} s (scale {args.scale:g} of osv.dev's "
         + ", ".join(f"{k} {v:,}" for k, v in OSV_RECORDS.items())
@@ -436,25 +451,31 @@ def main() -> None:
     import_total = sum(seconds for _, seconds in imports)
     for export, seconds in imports:
         source = next(s for s in status.sources if s.name == f"osv:{export.ecosystem}")
+        releases = ", ".join(
+            f"{name.removeprefix(export.ecosystem + ':')} {n:,}"
+            for name, n in sorted(status.per_ecosystem.items())
+            if name == export.ecosystem or name.startswith(export.ecosystem + ":")
+        )
         print(
             f"  {source.name}: {source.records:,} records, {export.entries:,} affected entries,"
             f" {export.size / 1e6:.0f} MB zip, imported in {seconds:.1f} s"
-            f" ({source.records / seconds:,.0f} records/s)"
+            f" ({source.records / seconds:,.0f} records/s); records per release: {releases}"
         )
     print(
-        f"database: {status.records:,} records, {status.affected_entries:,} affected entries,"
-        f" {len(status.per_ecosystem)} ecosystems with release; imported in {import_total:.1f} s"
+        f"database: {status.records:,} records, {status.affected_entries:,} affected entries;"
+        f" imported in {import_total:.1f} s, with the real KEV catalog of the fixtures"
     )
     bases = ", ".join(f"{n} {base}" for base, n in sorted(per_base.items()))
     print(
-        f"stored SBOMs: {count} ({bases}), {packages:,} packages; first run pass"
-        f" (no database) {first_seconds:.1f} s"
+        f"stored SBOMs: {count} ({bases}; {python} with Python packages), {packages:,}"
+        f" packages; first run pass (no database yet) {first_seconds:.1f} s"
     )
     rate = packages / result.seconds
     print(
         f"re-match as run does it: {result.images} images, {packages:,} packages, {findings:,}"
-        f" findings in {result.seconds:.2f} s ({rate:,.0f} packages/s); matching"
-        f" (scan_sboms) {result.matching_seconds:.2f} s, loading/writing/evaluating"
+        f" findings in {result.seconds:.2f} s ({rate:,.0f} packages/s, CPU"
+        f" {result.cpu_seconds:.2f} s); matching (scan_sboms) {result.matching_seconds:.2f} s,"
+        f" loading SBOMs, writing results, findings, finding sets and verdicts"
         f" {result.seconds - result.matching_seconds:.2f} s"
     )
     print(
@@ -464,8 +485,15 @@ def main() -> None:
     cold_total = cold * count
     ratio = result.seconds / cold_total
     print(f"cold analysis of {count} such images: {cold_total:.0f} s (median x {count})")
+    print(f"matching alone / cold analysis = {result.matching_seconds / cold_total:.4f}")
+    cpu_ratio = result.cpu_seconds / (cold_cpu * count)
+    print(f"re-match / cold analysis in CPU time = {cpu_ratio:.4f} (the machine's noise out)")
     verdict = "met" if ratio < 1 / 20 else "MISSED"
     print(f"re-match / cold analysis = {ratio:.4f} (aim < 0.05): {verdict}")
+
+
+def _load() -> str:
+    return "/".join(f"{n:.1f}" for n in os.getloadavg())
 
 
 if __name__ == "__main__":
