@@ -43,7 +43,7 @@ def vulnerability_evidence(
         reason = f"matched {when} against the live database"
     else:
         reason = f"matched {when} against an earlier database state (not matched since)"
-    oldest = _oldest_fixable_days(finding_items(conn, found.id), now)
+    oldest = _oldest_fixable_days(finding_items(conn, found.id, fix_state="fixed"), now)
     return VulnerabilityEvidence(
         known=True,
         reason=reason,

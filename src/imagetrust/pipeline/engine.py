@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from imagetrust.resolve.models import ResolveRequest
     from imagetrust.sbom.models import ImageSbom
     from imagetrust.store.database import Store
-    from imagetrust.vulndb.scan import ImageScan
+    from imagetrust.vulndb.scan import AdvisoryLookup, ImageScan, SharedAdvisories
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,7 @@ class Engine:
         self._layers: dict[str, Future[LayerOutcome]] = {}
         self.budget_stop: str | None = None
         self.queued: list[ImageWork] = []
+        self._advisories: SharedAdvisories | None = None  # lookups and verdicts, all reads
 
     @property
     def now(self) -> datetime:
@@ -208,7 +209,11 @@ class Engine:
                         missing.append(work)
                     else:
                         found.append((work, sbom))
-                scans = list(scan_sboms(conn, [s for _, s in found])) if key else []
+                scans = (
+                    list(scan_sboms(conn, [s for _, s in found], self._shared(conn, key)))
+                    if key
+                    else []
+                )
             matched: list[ImageScan | None] = list(scans) if key else [None for _ in found]
             for (work, sbom), scanned in zip(found, matched, strict=True):
                 first = not _analysed(work)
@@ -485,8 +490,16 @@ class Engine:
             key = live_generations(conn)
             if not key:
                 return None, key
-            [scanned] = list(scan_sboms(conn, [sbom]))
+            [scanned] = list(scan_sboms(conn, [sbom], self._shared(conn, key)))
         return scanned, key
+
+    def _shared(self, conn: Any, key: DbKey) -> AdvisoryLookup:
+        """The run's advisory lookup for this read (``vulndb.scan.SharedAdvisories``)."""
+        if self._advisories is None:
+            from imagetrust.vulndb.scan import SharedAdvisories
+
+            self._advisories = SharedAdvisories()
+        return self._advisories.snapshot(conn, key)
 
     def _commit(
         self,

@@ -209,6 +209,7 @@ def record_analysed(
         now,
     )
     conn.execute(delete(image_findings).where(image_findings.c.result_id == result_id))
+    details = [f.as_dict() for f in findings]  # written twice: here and in the finding set
     rows = [
         {
             "result_id": result_id,
@@ -220,14 +221,14 @@ def record_analysed(
             "severity": f.severity.level.value,
             "db_source": f.db_source,
             "db_version": f.db_version,
-            "detail": f.as_dict(),
+            "detail": detail,
         }
-        for f in findings
+        for f, detail in zip(findings, details, strict=True)
     ]
     if rows:
         conn.execute(insert(image_findings), rows)
     if scan is not None:
-        save_finding_set(conn, scan, db_state(db_key), now)
+        save_finding_set(conn, scan, db_state(db_key), now, details)
     image = AnalysedImage(result_id, run_id, digest, platform, sbom, findings, now, scan)
     for step in (*POST_ANALYSIS_STEPS, *steps):
         step(conn, image)

@@ -66,9 +66,16 @@ def state_key(state: DbState) -> str:
     return hashlib.sha256(json.dumps([list(pair) for pair in state]).encode()).hexdigest()
 
 
-def save_finding_set(conn: Connection, scan: ImageScan, state: DbState, now: datetime) -> int:
+def save_finding_set(
+    conn: Connection,
+    scan: ImageScan,
+    state: DbState,
+    now: datetime,
+    details: Sequence[dict[str, Any]] | None = None,
+) -> int:
     """Store ``scan`` as the set for its image and ``state`` (replacing a set of the same
-    state); returns the set's id."""
+    state); returns the set's id. ``details`` are ``scan.findings``' ``as_dict()``, when the
+    caller has them already (``run`` writes them to the image's result too)."""
     from imagetrust.vulndb.scan import counts
 
     sbom = scan.sbom
@@ -102,7 +109,7 @@ def save_finding_set(conn: Connection, scan: ImageScan, state: DbState, now: dat
     )
     assert result.inserted_primary_key is not None
     set_id = int(result.inserted_primary_key[0])
-    _save_items(conn, set_id, scan.findings)
+    _save_items(conn, set_id, scan.findings, details)
     return set_id
 
 
@@ -151,7 +158,14 @@ def save_engine_set(
     return set_id
 
 
-def _save_items(conn: Connection, set_id: int, findings: Sequence[Finding]) -> None:
+def _save_items(
+    conn: Connection,
+    set_id: int,
+    findings: Sequence[Finding],
+    details: Sequence[dict[str, Any]] | None = None,
+) -> None:
+    if details is None:
+        details = [f.as_dict() for f in findings]
     rows = [
         {
             "set_id": set_id,
@@ -162,9 +176,9 @@ def _save_items(conn: Connection, set_id: int, findings: Sequence[Finding]) -> N
             "fix_state": f.fix_state.value,
             "severity": f.severity.level.value,
             "known_exploited": f.known_exploited is not None,
-            "detail": f.as_dict(),
+            "detail": detail,
         }
-        for f in findings
+        for f, detail in zip(findings, details, strict=True)
     ]
     for start in range(0, len(rows), 1000):
         conn.execute(insert(finding_set_items), rows[start : start + 1000])
@@ -232,11 +246,13 @@ def newest_sets(conn: Connection, digest: str) -> dict[str, FindingSet]:
     return newest
 
 
-def finding_items(conn: Connection, set_id: int) -> list[dict[str, Any]]:
-    """The findings of one set, as ``Finding.as_dict()`` wrote them."""
-    rows = conn.execute(
-        select(finding_set_items.c.detail)
-        .where(finding_set_items.c.set_id == set_id)
-        .order_by(finding_set_items.c.id)
-    )
+def finding_items(
+    conn: Connection, set_id: int, *, fix_state: str | None = None
+) -> list[dict[str, Any]]:
+    """The findings of one set, as ``Finding.as_dict()`` wrote them; only those of one
+    ``fix_state`` if given (read through its column: the others' details are not decoded)."""
+    query = select(finding_set_items.c.detail).where(finding_set_items.c.set_id == set_id)
+    if fix_state is not None:
+        query = query.where(finding_set_items.c.fix_state == fix_state)
+    rows = conn.execute(query.order_by(finding_set_items.c.id))
     return [dict(row.detail) for row in rows]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -343,20 +343,53 @@ def flag_known_exploited(conn: Connection, findings: list[Finding]) -> list[Find
     """``findings`` with ``known_exploited`` set where the catalog lists the finding's id, an
     alias, or a CVE its record names as related (distribution advisories such as AlmaLinux's
     ``ALSA-2022:0267`` name the CVE they fix there: PwnKit, CVE-2021-4034)."""
-    from dataclasses import replace
+    return ExploitedLookup(lambda: conn).flag(findings)
 
-    if not findings or conn.execute(select(kev_catalog.c.id).limit(1)).first() is None:
-        return findings
-    related = _related(conn, {f.id for f in findings})
-    names = {f.id: (f.id, *f.aliases, *related.get(f.id, ())) for f in findings}
-    listed = known_exploited(conn, {i for ids in names.values() for i in ids})
-    if not listed:
-        return findings
-    flagged = []
-    for finding in findings:
-        entry = next((listed[i] for i in names[finding.id] if i in listed), None)
-        flagged.append(replace(finding, known_exploited=entry) if entry else finding)
-    return flagged
+
+class ExploitedLookup:
+    """``flag_known_exploited`` for many images read against one database state.
+
+    Images share most of their findings' advisories: the CVEs a record names as related and
+    the catalog's answer for each id are asked once and remembered, instead of once per
+    image (at the size of OSV's distribution feeds, a third of matching an image went into
+    asking both again for its ~300 findings). The answers depend only on the live sources
+    and the catalog, so keep one only as long as the database state (``scan.
+    SharedAdvisories``); ``current`` gives the connection of the read in progress.
+    """
+
+    def __init__(self, current: Callable[[], Connection]) -> None:
+        self._current = current
+        self._has_catalog: bool | None = None
+        self._related: dict[str, tuple[str, ...]] = {}
+        self._listed: dict[str, KnownExploited | None] = {}
+
+    def flag(self, findings: list[Finding]) -> list[Finding]:
+        """``findings``, each flagged as ``flag_known_exploited`` says."""
+        from dataclasses import replace
+
+        if not findings:
+            return findings
+        conn = self._current()
+        if self._has_catalog is None:
+            self._has_catalog = conn.execute(select(kev_catalog.c.id).limit(1)).first() is not None
+        if not self._has_catalog:
+            return findings
+        new = {f.id for f in findings} - self._related.keys()
+        if new:
+            related = _related(conn, new)
+            self._related.update((ident, related.get(ident, ())) for ident in new)
+        names = {f.id: (f.id, *f.aliases, *self._related[f.id]) for f in findings}
+        wanted = {i for ids in names.values() for i in ids} - self._listed.keys()
+        if wanted:
+            listed = known_exploited(conn, wanted)
+            self._listed.update((ident, listed.get(ident)) for ident in wanted)
+        flagged = []
+        for finding in findings:
+            entry = next(
+                (e for e in (self._listed[i] for i in names[finding.id]) if e is not None), None
+            )
+            flagged.append(replace(finding, known_exploited=entry) if entry else finding)
+        return flagged
 
 
 def _related(conn: Connection, record_ids: set[str]) -> dict[str, tuple[str, ...]]:

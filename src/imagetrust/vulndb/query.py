@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, or_, select
 
 from imagetrust.store.schema import vuln_affected, vuln_records, vuln_sources
 from imagetrust.vulndb.osv import package_key
@@ -74,6 +75,15 @@ def affected_records(
     if not ecosystems:
         return []
     keys = sorted({package_key(e, package_name) for e in ecosystems})
+    query = _affected_query(include_withdrawn)
+    rows = conn.execute(query, {"ecosystems": ecosystems, "keys": keys})
+    return [AffectedEntry(**row._asdict()) for row in rows]
+
+
+@cache
+def _affected_query(include_withdrawn: bool) -> Select[Any]:
+    """The query of ``affected_records``, built once: matching asks it once per package of
+    every image, and building and compiling it anew each time cost as much as running it."""
     query = (
         select(
             vuln_records.c.record_id,
@@ -102,15 +112,15 @@ def affected_records(
             )
         )
         .where(
-            vuln_affected.c.ecosystem.in_(ecosystems),
-            vuln_affected.c.package.in_(keys),
+            vuln_affected.c.ecosystem.in_(bindparam("ecosystems", expanding=True)),
+            vuln_affected.c.package.in_(bindparam("keys", expanding=True)),
             live(),
         )
         .order_by(vuln_records.c.record_id, vuln_sources.c.name, vuln_affected.c.id)
     )
     if not include_withdrawn:
         query = query.where(vuln_records.c.withdrawn.is_(None))
-    return [AffectedEntry(**row._asdict()) for row in conn.execute(query)]
+    return query
 
 
 def ecosystem_has_records(conn: Connection, ecosystem: str) -> bool:

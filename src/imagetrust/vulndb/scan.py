@@ -246,7 +246,9 @@ class AdvisoryLookup:
     every ecosystem counts as present, for lookups that are not a database).
     ``catalogue`` lists the ecosystems the database holds, for targets with ``streams``
     (None: such a target is asked under its own ``ecosystem`` only); ``lookup_many`` asks
-    several ecosystems in one query.
+    several ecosystems in one query. ``flag_exploited`` flags an image's findings from the
+    KEV catalog, remembering what it asked (``kev.ExploitedLookup``; None: ``scan_sboms``
+    asks the catalog afresh for each image).
     """
 
     def __init__(
@@ -257,6 +259,7 @@ class AdvisoryLookup:
         has_ecosystem: Callable[[str], bool] | None = None,
         catalogue: Callable[[], Iterable[str]] | None = None,
         lookup_many: LookupMany | None = None,
+        flag_exploited: Callable[[list[Finding]], list[Finding]] | None = None,
     ) -> None:
         self.lookup = lookup
         self.compare_for = compare_for
@@ -264,6 +267,7 @@ class AdvisoryLookup:
         self.has_ecosystem = has_ecosystem
         self.catalogue = catalogue
         self.lookup_many = lookup_many
+        self.flag_exploited = flag_exploited
         self._entries: dict[tuple[tuple[str, ...], str], Sequence[AffectedEntry]] = {}
         self._assessed: dict[
             tuple[tuple[str, ...], str, str], tuple[list[Assessment], list[Unreadable]]
@@ -399,9 +403,13 @@ def _assess(
     return assessment, None
 
 
-def store_advisories(conn: Connection) -> AdvisoryLookup:
+def store_advisories(conn: Connection | Callable[[], Connection]) -> AdvisoryLookup:
     """Advisories in the store: the (ecosystem, package) index, records by id, and which
-    ecosystems the live sources hold."""
+    ecosystems the live sources hold. ``conn`` may be a function giving the connection to
+    ask, for a lookup that outlives one read (``SharedAdvisories``)."""
+    from sqlalchemy import Connection
+
+    from imagetrust.vulndb.kev import ExploitedLookup
     from imagetrust.vulndb.query import (
         affected_records,
         ecosystem_has_records,
@@ -410,14 +418,49 @@ def store_advisories(conn: Connection) -> AdvisoryLookup:
     )
     from imagetrust.vulndb.versions import comparator
 
+    def current() -> Connection:
+        return conn if isinstance(conn, Connection) else conn()
+
     return AdvisoryLookup(
-        lambda ecosystem, name: affected_records(conn, ecosystem, name),
+        lambda ecosystem, name: affected_records(current(), ecosystem, name),
         comparator,
-        lambda ident: records_by_id(conn, ident),
-        lambda ecosystem: ecosystem_has_records(conn, ecosystem),
-        catalogue=lambda: live_ecosystems(conn),
-        lookup_many=lambda ecosystems, name: affected_records(conn, ecosystems, name),
+        lambda ident: records_by_id(current(), ident),
+        lambda ecosystem: ecosystem_has_records(current(), ecosystem),
+        catalogue=lambda: live_ecosystems(current()),
+        lookup_many=lambda ecosystems, name: affected_records(current(), ecosystems, name),
+        flag_exploited=ExploitedLookup(current).flag,
     )
+
+
+class SharedAdvisories:
+    """One ``AdvisoryLookup`` for the many reads of a run, while the database stays the same.
+
+    ``run`` matches stored SBOMs in batches, each in its own read snapshot, and each new
+    image in its own: a lookup made per read would ask the index and work the verdicts
+    out again for every batch, which at the size of OSV's distribution feeds was most of a
+    re-match (each batch of 50 images asked again for the ~1,000 source packages they
+    share). Every answer depends only on the live generations of the sources and the KEV
+    catalog (``query.live_generations``, read in the same snapshot), so the memo carries
+    over while that key is the same; a different key (an import switched meanwhile)
+    starts a fresh one.
+    """
+
+    def __init__(self) -> None:
+        self._conn: Connection | None = None
+        self._key: object = None
+        self._advisories: AdvisoryLookup | None = None
+
+    def snapshot(self, conn: Connection, key: object) -> AdvisoryLookup:
+        """The lookup to use inside ``conn``'s read, whose database state is ``key``."""
+        self._conn = conn
+        if self._advisories is None or key != self._key:
+            self._key = key
+            self._advisories = store_advisories(self._current)
+        return self._advisories
+
+    def _current(self) -> Connection:
+        assert self._conn is not None
+        return self._conn
 
 
 @dataclass(frozen=True)
@@ -467,22 +510,27 @@ def scan_sbom(
     return ImageScan(sbom, matches.findings, items, coverage)
 
 
-def scan_sboms(conn: Connection, sboms: Iterable[ImageSbom]) -> Iterator[ImageScan]:
+def scan_sboms(
+    conn: Connection, sboms: Iterable[ImageSbom], advisories: AdvisoryLookup | None = None
+) -> Iterator[ImageScan]:
     """Each SBOM's scan, against the database as it is now (run it inside one read).
 
     Used for a fresh scan and for re-matching stored SBOMs after ``db import`` alike: no
     layer, no registry, no blob is read. Lookups and verdicts are shared across images
     (official images share most of their package versions), so the cost grows with the
-    number of distinct package versions, not with images times packages.
+    number of distinct package versions, not with images times packages; ``advisories``
+    shares them with earlier reads too (``SharedAdvisories.snapshot`` of this read).
     """
     from dataclasses import replace
 
     from imagetrust.vulndb.kev import flag_known_exploited
 
-    advisories = store_advisories(conn)
+    if advisories is None:
+        advisories = store_advisories(conn)
+    flag = advisories.flag_exploited or (lambda findings: flag_known_exploited(conn, findings))
     for sbom in sboms:
         scanned = scan_sbom(sbom, advisories)
-        yield replace(scanned, findings=flag_known_exploited(conn, scanned.findings))
+        yield replace(scanned, findings=flag(scanned.findings))
 
 
 def counts(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
