@@ -61,6 +61,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/sbom_inprocess.py
 	$(BIN)/python bench/rematch.py --skip-build
 	$(BIN)/python bench/catalog.py --images 20,100 --loops-up-to 20
+	$(BIN)/python bench/catalog.py --realistic
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/pax.py
 
