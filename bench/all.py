@@ -36,6 +36,11 @@ STEPS: list[tuple[str, list[str], list[str]]] = [
         ["catalog.py", "--images", "20,100", "--loops-up-to", "20"],
         ["catalog.py", "--full"],
     ),
+    (
+        "catalog-realistic",
+        ["catalog.py", "--realistic"],
+        ["catalog.py", "--realistic", "--images", "100", "--repeat", "1"],
+    ),
     ("scaling", ["scaling.py"], ["scaling.py", "--full"]),
     ("pax", ["pax.py"], ["pax.py"]),
     ("cdx-writer", ["cdx_writer.py"], ["cdx_writer.py", "--runs", "9"]),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -48,8 +51,88 @@ def _schema_diff(store: Store) -> list[object]:
 
 
 def test_migrations_build_exactly_the_declared_schema(store_url: str) -> None:
-    with Store.open(store_url) as store:
+    with Store.open(store_url, migrate=False) as store:
+        store.upgrade()
         assert _schema_diff(store) == []
+
+
+def _described(store: Store) -> dict[str, object]:
+    """Every table as the database reports it: columns in order with their types, nulls
+    and defaults, keys, foreign keys with their actions, indexes, unique and check rules."""
+    from sqlalchemy import inspect
+
+    with store.read() as conn:
+        seen = inspect(conn)
+        found: dict[str, object] = {}
+        for table in sorted(seen.get_table_names()):
+
+            def rows(items: list[dict[str, object]]) -> list[str]:
+                return sorted(repr(sorted(item.items())) for item in items)
+
+            columns = [
+                (c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                for c in seen.get_columns(table)
+            ]
+            found[table] = {
+                "columns": columns,
+                "primary": seen.get_pk_constraint(table),
+                "foreign": rows(seen.get_foreign_keys(table)),  # type: ignore[arg-type]
+                "indexes": rows(seen.get_indexes(table)),  # type: ignore[arg-type]
+                "unique": rows(seen.get_unique_constraints(table)),  # type: ignore[arg-type]
+                "checks": rows(seen.get_check_constraints(table)),  # type: ignore[arg-type]
+            }
+    return found
+
+
+def test_a_new_store_gets_the_schema_the_migrations_build(store_url: str) -> None:
+    """A new store is created from the declared schema in one step (no migration replayed):
+    table for table, the same as running every migration from base gives."""
+    from sqlalchemy import MetaData
+
+    with Store.open(store_url, migrate=False) as store:
+        store.upgrade()
+        migrated = _described(store)
+        with store.transaction() as conn:
+            everything = MetaData()
+            everything.reflect(conn)
+            everything.drop_all(conn)
+    with Store.open(store_url) as store:
+        assert store.schema_state().current == HEAD_REVISION
+        created = _described(store)
+        assert _schema_diff(store) == []
+    assert "alembic_version" in created
+    assert created == migrated
+
+
+def test_a_new_store_is_created_without_replaying_migrations(tmp_path: Path) -> None:
+    """Creating the store is on a first run's path: Alembic stays unimported."""
+    url = f"sqlite:///{tmp_path / 'new' / 'imagetrust.db'}"
+    code = (
+        "import sys\n"
+        "from imagetrust.store.database import Store\n"
+        f"Store.open({url!r}).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]"
+    with Store.open(url) as store:
+        assert store.schema_state().up_to_date
+
+
+def test_a_database_with_other_tables_is_migrated_not_created_over(store_url: str) -> None:
+    """Tables already there (another application's): the migrations run, as before, and
+    leave them be."""
+    with Store.open(store_url, migrate=False) as store, store.transaction() as conn:
+        conn.execute(text("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO someone_elses (id) VALUES (7)"))
+    with Store.open(store_url) as store:
+        assert store.schema_state().up_to_date
+        assert _schema_diff(store)  # their table is not ours: it shows as extra
+        with store.read() as conn:
+            assert conn.execute(text("SELECT id FROM someone_elses")).scalar_one() == 7
+            assert conn.execute(select(repositories)).all() == []
 
 
 @pytest.mark.parametrize("start", ["base", *revision_history()[:-1]])

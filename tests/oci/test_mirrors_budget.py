@@ -161,3 +161,64 @@ def test_budget_reads_ratelimit_headers_and_stops_at_the_reserve(
     assert "only 1 pulls left of 100" in info.value.message
     assert info.value.hint is not None and "1 of 100 left" in info.value.hint
     assert len(proxy.requests("^GET .*/manifests/")) == 2
+
+
+def test_a_pull_allowed_but_not_answered_yet_counts_against_the_cap() -> None:
+    """``run`` fetches manifests on several threads: two of them must never both take the
+    last pull, so a pull counts from the moment it is allowed."""
+    budget = PullBudget(max_pulls=2)
+    budget.before_pull("r.example", "a")
+    budget.before_pull("r.example", "b")
+    with pytest.raises(PullBudgetExhaustedError, match="2 of 2"):
+        budget.before_pull("r.example", "c")  # a and b are still on their way
+    budget.release("r.example")  # b failed without an answer: its pull comes back
+    budget.before_pull("r.example", "d")
+    budget.observe("r.example", {}, pulled=True, held=True)
+    budget.observe("r.example", {}, pulled=True, held=True)
+    with pytest.raises(PullBudgetExhaustedError, match="2 of 2"):
+        budget.before_pull("r.example", "e")
+    assert budget.snapshot()[0]["pulls"] == 2
+
+
+def test_pulls_on_their_way_count_against_the_remaining_quota() -> None:
+    headers = {"RateLimit-Limit": "100;w=21600", "RateLimit-Remaining": "3;w=21600"}
+    budget = PullBudget(reserve=1)
+    budget.observe("r.example", headers, pulled=False)  # a HEAD told us: 3 left
+    budget.before_pull("r.example", "a")
+    budget.before_pull("r.example", "b")
+    with pytest.raises(PullBudgetExhaustedError, match="only 1 pulls left"):
+        budget.before_pull("r.example", "c")  # 3 left, 2 on their way, 1 kept in reserve
+
+
+def test_concurrent_manifest_gets_never_overspend_the_cap(
+    registry: RegistryServer, make_session: Callable[..., OciSession], repo_name: str
+) -> None:
+    """Eight threads after one manifest each, two pulls allowed: two GETs reach the
+    registry, six are refused before asking."""
+    import threading
+
+    proxy = FaultProxy(registry.port).start()
+    try:
+        proxy.add(Fault(r"^GET /v2/.*/manifests/", times=None, delay=0.3))
+        built = single(repo_name)
+        publish(make_session(), registry, built, repo_name)
+        session = make_session(budget=PullBudget(max_pulls=2))
+        refused: list[PullBudgetExhaustedError] = []
+
+        def fetch() -> None:
+            with session.open(f"{proxy.netloc}/{repo_name}:latest") as source:
+                try:
+                    source.fetch_manifest(built.descriptor)
+                except PullBudgetExhaustedError as exc:
+                    refused.append(exc)
+
+        threads = [threading.Thread(target=fetch) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(proxy.requests("^GET .*/manifests/")) == 2
+        assert len(refused) == 6
+        assert session.budget.snapshot()[0]["pulls"] == 2
+    finally:
+        proxy.stop()

@@ -104,6 +104,42 @@ def test_a_run_analyses_each_image_once_and_a_rerun_only_asks_heads(
     assert world.blob_bytes() == 0 and again["images"]["bytes_fetched"] == 0
 
 
+def test_manifests_are_fetched_ahead_side_by_side_not_one_after_the_other(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each manifest GET takes 0.4 s at the registry (a far one): the run asks for web's and
+    api's (their digests known from the Hub) at once, on its fetch threads, instead of
+    waiting through one round trip per image in the main thread."""
+    import threading
+    import time
+
+    from tests.services.registry import Fault
+
+    lock = threading.Lock()
+    inside = [0, 0]  # requests being answered now, the most at once
+
+    def slow() -> dict[str, str]:
+        with lock:
+            inside[0] += 1
+            inside[1] = max(inside[1], inside[0])
+        time.sleep(0.4)
+        with lock:
+            inside[0] -= 1
+        return {}
+
+    world.proxy.add(Fault(r"^GET /v2/.*/manifests/sha256:", times=None, add_headers=slow))
+    home = tmp_path / "home"
+    world.import_db(home)
+    code, doc, err = run(world, home, capsys, "--jobs", "1")
+    assert code == 0, err
+    assert (doc["images"]["new"], doc["images"]["failed"]) == (3, 0)
+    assert inside[1] >= 2
+    web, api, tool = (world.built[s].descriptor.digest for s in ("web", "api", "tool"))
+    for digest in (web, api, tool):
+        assert ALPINE_FINDING in findings(home, digest)
+    assert len(world.requests("GET", "manifests")) == 4  # no pull more than in sequence
+
+
 def test_a_changed_database_rematches_stored_sboms_without_a_download(
     world: World,
     tmp_path: Path,

@@ -39,6 +39,7 @@ from typing import Any
 
 REGISTRY_BINARIES = ("/usr/bin/docker-registry", "docker-registry", "registry")
 START_TIMEOUT = 20.0
+PROXY_CHUNK = 1 << 20  # bytes the proxy passes on at a time
 
 
 def find_registry_binary() -> Path | None:
@@ -380,6 +381,10 @@ class FaultProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without TCP_NODELAY the body waits for
+            # the client's delayed ACK of the headers on a kept-alive connection (~40 ms a
+            # response), a stall no real registry has, which the loops' figures would carry.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -413,8 +418,18 @@ class FaultProxy:
                 forward = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                 conn.request(self.command, self.path, body=body or None, headers=forward)
                 response = conn.getresponse()
-                data = response.read()
-                conn.close()
+                length = response.getheader("Content-Length")
+                # A body the fault leaves whole is passed on as it arrives, as a registry
+                # sends it (buffering a 50 MB blob first delayed its first byte by the
+                # whole transfer); a body to cut is read first.
+                streaming = (
+                    self.command == "GET"
+                    and length is not None
+                    and (fault is None or fault.cut_after is None)
+                )
+                data = b"" if streaming else response.read()
+                if not streaming:
+                    conn.close()
                 proxy._record(self.command, self.path, headers, response.status)
                 self.send_response(response.status)
                 for key, value in response.getheaders():
@@ -423,7 +438,17 @@ class FaultProxy:
                 extra = fault.add_headers() if fault and fault.add_headers else {}
                 for key, value in {**(fault.headers if fault else {}), **extra}.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", length if streaming else str(len(data)))
+                if streaming:
+                    self.end_headers()
+                    try:
+                        while chunk := response.read(PROXY_CHUNK):
+                            self.wfile.write(chunk)
+                    except OSError:  # the client went away mid-body
+                        self.close_connection = True
+                    finally:
+                        conn.close()
+                    return
                 if fault is not None and fault.cut_after is not None:
                     self.send_header("Connection", "close")
                     self.end_headers()

@@ -28,6 +28,7 @@ class RegistryQuota(Struct):
     window_seconds: int | None = None
     reset_at: datetime | None = None
     pulls: int = 0
+    in_flight: int = 0  # pulls allowed whose response has not come yet
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -54,28 +55,50 @@ class PullBudget:
             return self._quotas.setdefault(registry, RegistryQuota(registry))
 
     def before_pull(self, registry: str, what: str) -> None:
-        """Raise instead of spending a pull the budget does not allow."""
-        quota = self.quota(registry)
-        if self.max_pulls is not None and quota.pulls >= self.max_pulls:
-            raise PullBudgetExhaustedError(
-                f"{registry}: pull budget spent ({quota.pulls} of {self.max_pulls} manifest "
-                f"pulls this run); not fetching {what}",
-                hint=self.describe(registry),
-            )
-        if quota.remaining is not None and quota.remaining <= self.reserve:
-            raise PullBudgetExhaustedError(
-                f"{registry}: only {quota.remaining} pulls left of {quota.limit or '?'} "
-                f"(keeping {self.reserve} in reserve); not fetching {what}",
-                hint=self.describe(registry),
-            )
+        """Raise instead of spending a pull the budget does not allow; else hold one until
+        the response is observed (or ``release`` gives it back).
 
-    def observe(self, registry: str, headers: Mapping[str, str], *, pulled: bool) -> None:
-        """Account for one response: a manifest GET (``pulled``) or a free HEAD."""
+        Manifests are fetched from several threads at once (``run`` fetches ahead): the
+        pulls already allowed but not yet answered count against the budget, so two
+        threads can never both take the last one.
+        """
+        quota = self.quota(registry)
+        with self._lock:
+            spent = quota.pulls + quota.in_flight
+            if self.max_pulls is not None and spent >= self.max_pulls:
+                problem = (
+                    f"{registry}: pull budget spent ({spent} of {self.max_pulls} manifest "
+                    f"pulls this run); not fetching {what}"
+                )
+            elif quota.remaining is not None and quota.remaining - quota.in_flight <= self.reserve:
+                left = quota.remaining - quota.in_flight
+                problem = (
+                    f"{registry}: only {left} pulls left of {quota.limit or '?'} "
+                    f"(keeping {self.reserve} in reserve); not fetching {what}"
+                )
+            else:
+                quota.in_flight += 1
+                return
+        raise PullBudgetExhaustedError(problem, hint=self.describe(registry))
+
+    def release(self, registry: str) -> None:
+        """A pull ``before_pull`` allowed got no response (the request failed)."""
+        quota = self.quota(registry)
+        with self._lock:
+            quota.in_flight = max(0, quota.in_flight - 1)
+
+    def observe(
+        self, registry: str, headers: Mapping[str, str], *, pulled: bool, held: bool = False
+    ) -> None:
+        """Account for one response: a manifest GET (``pulled``) or a free HEAD; ``held``:
+        the answer to a GET ``before_pull`` allowed, whose hold ends here."""
         from imagetrust.http import parse_rate_limit  # HTTP only matters once we speak it
 
         info = parse_rate_limit(headers)
         quota = self.quota(registry)
         with self._lock:
+            if held:
+                quota.in_flight = max(0, quota.in_flight - 1)
             if pulled:
                 quota.pulls += 1
             if info is None:

@@ -239,16 +239,22 @@ class RegistryClient:
         label = f"{self.registry}/{repository}@{reference}"
         if self.budget is not None:
             self.budget.before_pull(self.registry, f"manifest {label}")
-        response = self.request(
-            "GET",
-            self.url(repository, f"manifests/{reference}"),
-            repository=repository,
-            headers={"Accept": media.MANIFEST_ACCEPT},
-            stream=True,
-            what=f"GET manifest {label}",
-        )
+        try:
+            response = self.request(
+                "GET",
+                self.url(repository, f"manifests/{reference}"),
+                repository=repository,
+                headers={"Accept": media.MANIFEST_ACCEPT},
+                stream=True,
+                what=f"GET manifest {label}",
+            )
+        except BaseException:
+            if self.budget is not None:
+                self.budget.release(self.registry)
+            raise
         if self.budget is not None:
-            self.budget.observe(self.registry, response.headers, pulled=response.status_code == 200)
+            pulled = response.status_code == 200
+            self.budget.observe(self.registry, response.headers, pulled=pulled, held=True)
         if response.status_code != 200:
             raise self._fail(response, f"manifest {label}")
         data = self._bounded_body(response, f"manifest {label}")

@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import os
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -570,40 +571,46 @@ class OciSession:
             registry: [parse_mirror(url) for url in urls] for registry, urls in configured.items()
         }
         self._clients: dict[str, RegistryClient] = {}
+        # Images are opened from several threads at once (``run`` fetches manifests ahead):
+        # the HTTP client and each registry's client (its tokens) are made once, shared.
+        self._lock = threading.RLock()
 
     @property
     def transport(self) -> Transport:
-        if self._transport is None:
-            from imagetrust.oci.transport import Transport
+        with self._lock:
+            if self._transport is None:
+                from imagetrust.oci.transport import Transport
 
-            self._transport = Transport.from_settings(
-                self.settings.http,
-                **self._transport_options,  # type: ignore[arg-type]
-            )
-        return self._transport
+                self._transport = Transport.from_settings(
+                    self.settings.http,
+                    **self._transport_options,  # type: ignore[arg-type]
+                )
+            return self._transport
 
     @property
     def credentials(self) -> CredentialStore:
-        if self._credentials is None:
-            from imagetrust.oci.auth import CredentialStore
+        with self._lock:
+            if self._credentials is None:
+                from imagetrust.oci.auth import CredentialStore
 
-            self._credentials = CredentialStore()
-        return self._credentials
+                self._credentials = CredentialStore()
+            return self._credentials
 
     def client(self, registry: str, base_url: str | None = None) -> RegistryClient:
         from imagetrust.oci.client import RegistryClient, registry_base_url
 
         url = (base_url or registry_base_url(registry, self.settings.registry)).rstrip("/")
-        if url not in self._clients:
-            self._clients[url] = RegistryClient(
-                registry,
-                base_url=url,
-                transport=self.transport,
-                credentials=self.credentials,
-                budget=self.budget,
-                max_manifest_bytes=self.settings.oci.max_manifest_bytes,
-            )
-        return self._clients[url]
+        with self._lock:
+            if url not in self._clients:
+                self._clients[url] = RegistryClient(
+                    registry,
+                    base_url=url,
+                    transport=self.transport,
+                    credentials=self.credentials,
+                    budget=self.budget,
+                    max_manifest_bytes=self.settings.oci.max_manifest_bytes,
+                )
+            return self._clients[url]
 
     def open(self, reference: Reference | str, *, known_digest: str | None = None) -> ImageSource:
         ref = parse_reference(reference) if isinstance(reference, str) else reference

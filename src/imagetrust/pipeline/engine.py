@@ -113,6 +113,25 @@ class _InFlight(Struct):
         return all(f.done() for f in self.futures)
 
 
+class _Opening(Struct):
+    """An image whose manifest and config a fetch thread is reading."""
+
+    work: ImageWork
+    future: Future[tuple[ImageSource, PlatformImage]]
+
+
+class _Progress(Struct):
+    any: bool = False  # an image started or failed: the loop goes round again at once
+    failed: int = 0
+
+
+def _fetched_ahead(work: ImageWork) -> bool:
+    """Whether ``work``'s manifest can be fetched ahead on a thread: a platform manifest
+    known by digest, in a registry (an index is read here, as its platforms go to the store;
+    a local layout or archive costs no round trip)."""
+    return not work.needs_index and isinstance(work.target.reference, ImageReference)
+
+
 def _done(outcome: LayerOutcome) -> Future[LayerOutcome]:
     future: Future[LayerOutcome] = Future()
     future.set_result(outcome)
@@ -224,48 +243,149 @@ class Engine:
     # ------------------------------------------------------------------ downloads
 
     def analyse(self, works: list[ImageWork]) -> None:
+        """Download and analyse ``works``, a window of images in flight.
+
+        An image starts with its manifest and config: two registry round trips (three with
+        a token) the main thread would otherwise wait through, image after image, while
+        SBOMs wait to be built and results to be written and the workers run dry. So the
+        manifests of images whose platform manifest is known are fetched ahead on a few
+        threads; everything else (an index to read, whose platforms go to the store; the
+        layers handed out, each once; the finishing) stays in this thread, in order.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         pending = deque(works)
         active: list[_InFlight] = []
+        opening: list[_Opening] = []
         window = max(2, self.jobs * 2)
+        fetcher = ThreadPoolExecutor(max_workers=window, thread_name_prefix="manifest")
         done = 0
-        while pending or active:
-            while pending and len(active) < window and self.budget_stop is None:
-                work = pending.popleft()
-                try:
-                    started = self._start(work, pending)
-                except PullBudgetExhaustedError as exc:
-                    self.budget_stop = exc.message
-                    self.observer.note(f"pull budget: {exc.message}")
-                    pending.appendleft(work)
-                    break
-                except ImagetrustError as exc:
-                    self._fail(work, exc.message)
+        try:
+            while pending or active or opening:
+                while (
+                    pending
+                    and self.budget_stop is None
+                    and len(opening) < window
+                    and _fetched_ahead(pending[0])
+                ):
+                    work = pending.popleft()
+                    opening.append(_Opening(work, fetcher.submit(self._fetch, work)))
+                started = self._start_fetched(opening, active, pending, window)
+                done += started.failed
+                while (
+                    len(active) < window
+                    and pending
+                    and not _fetched_ahead(pending[0])
+                    and self.budget_stop is None
+                ):
+                    work = pending.popleft()  # an index, or a local image: read here
+                    try:
+                        flight = self._start(work, pending)
+                    except PullBudgetExhaustedError as exc:
+                        self._budget_stop(exc)
+                        pending.appendleft(work)
+                        break
+                    except Exception as exc:
+                        self._start_failed(work, exc)
+                        done += 1
+                        started.any = True
+                        continue
+                    if flight is not None:  # None: an index's platforms took its place
+                        active.append(flight)
+                    started.any = True
+                if started.any:
+                    left = len(active) + len(opening) + len(pending)
+                    self.observer.stage("analyse", done, done + left)
+                ready = [item for item in active if item.ready()]
+                for item in ready:
+                    active.remove(item)
+                    self._finish(item)
                     done += 1
+                    self.observer.stage(
+                        "analyse", done, done + len(active) + len(opening) + len(pending)
+                    )
+                if ready or started.any:
                     continue
-                except Exception as exc:  # one image's bug must not end the run
-                    log.debug("analysing %s failed", work.label, exc_info=True)
-                    self._fail(work, f"internal error: {type(exc).__name__}: {exc}")
-                    done += 1
-                    continue
-                if started is not None:  # None: an index's platforms took its place
-                    active.append(started)
-                self.observer.stage("analyse", done, done + len(active) + len(pending))
-            if not active:
-                if self.budget_stop is not None:
+                if self.budget_stop is not None and not active and not opening:
                     break
-                continue
-            ready = [item for item in active if item.ready()]
-            if not ready:
-                waiting = [f for item in active for f in item.futures if not f.done()]
-                wait(waiting, return_when=FIRST_COMPLETED)
-                continue
-            for item in ready:
-                active.remove(item)
-                self._finish(item)
-                done += 1
-                self.observer.stage("analyse", done, done + len(active) + len(pending))
+                waiting: list[Future[Any]] = [o.future for o in opening if not o.future.done()]
+                waiting += [f for item in active for f in item.futures if not f.done()]
+                if waiting:
+                    wait(waiting, return_when=FIRST_COMPLETED)
+        finally:
+            fetcher.shutdown(wait=False, cancel_futures=True)
+            for fetching in opening:  # an interrupted run: sources fetched for nothing
+                future = fetching.future
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    future.result()[0].close()
         self.queued = list(pending)
         self.counters.queued = len(self.queued)
+
+    def _fetch(self, work: ImageWork) -> tuple[ImageSource, PlatformImage]:
+        """On a fetch thread: the image's manifest and config, by digest."""
+        source = self.session.open(work.target.reference)
+        try:
+            assert work.manifest is not None
+            image = load_platform_image(source, work.manifest)
+            wanted = Platform.parse(work.platform)
+            if not image.platform.matches(wanted):
+                raise OciError(
+                    f"{work.label}: the manifest is for {image.platform}, not {work.platform}"
+                )
+        except BaseException:
+            source.close()
+            raise
+        return source, image
+
+    def _start_fetched(
+        self,
+        opening: list[_Opening],
+        active: list[_InFlight],
+        pending: deque[ImageWork],
+        window: int,
+    ) -> _Progress:
+        """Start the images whose manifests have arrived, while the window has room.
+
+        One the pull budget stopped goes back to the front of the queue, in its order;
+        the others fetched meanwhile (their pulls spent) still run.
+        """
+        progress = _Progress()
+        requeue: list[ImageWork] = []
+        for item in [o for o in opening if o.future.done()]:
+            if len(active) >= window:
+                break
+            opening.remove(item)
+            progress.any = True
+            try:
+                source, image = item.future.result()
+            except PullBudgetExhaustedError as exc:
+                self._budget_stop(exc)
+                requeue.append(item.work)
+                continue
+            except Exception as exc:
+                self._start_failed(item.work, exc)
+                progress.failed += 1
+                continue
+            try:
+                active.append(self._flight(item.work, source, image))
+            except Exception as exc:
+                source.close()
+                self._start_failed(item.work, exc)
+                progress.failed += 1
+        pending.extendleft(reversed(requeue))
+        return progress
+
+    def _budget_stop(self, exc: PullBudgetExhaustedError) -> None:
+        if self.budget_stop is None:
+            self.budget_stop = exc.message
+            self.observer.note(f"pull budget: {exc.message}")
+
+    def _start_failed(self, work: ImageWork, exc: Exception) -> None:
+        if isinstance(exc, ImagetrustError):
+            self._fail(work, exc.message)
+            return
+        log.debug("analysing %s failed", work.label, exc_info=exc)  # one image's bug
+        self._fail(work, f"internal error: {type(exc).__name__}: {exc}")
 
     def _start(self, work: ImageWork, pending: deque[ImageWork]) -> _InFlight | None:
         """Read what the image needs from the registry and send its layers off.
@@ -299,9 +419,13 @@ class Engine:
                     f"{work.label}: the manifest is for {platform_image.platform}, "
                     f"not {work.platform}"
                 )
-        self.counters.bytes_fetched += platform_image.manifest.config.size
-        flight = _InFlight(work, source, platform_image)
-        for descriptor in platform_image.layers:
+        return self._flight(work, source, platform_image)
+
+    def _flight(self, work: ImageWork, source: ImageSource, image: PlatformImage) -> _InFlight:
+        """The image in flight: its layers handed to the workers (each layer once)."""
+        self.counters.bytes_fetched += image.manifest.config.size
+        flight = _InFlight(work, source, image)
+        for descriptor in image.layers:
             flight.futures.append(self._layer(work, source, descriptor))
         return flight
 

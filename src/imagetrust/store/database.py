@@ -27,7 +27,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from imagetrust.errors import StoreError
@@ -133,7 +144,10 @@ class Store:
                 f"this imagetrust understands (head {state.head}); upgrade imagetrust"
             )
         if migrate and not state.up_to_date:
-            store.upgrade()
+            if state.current is None:
+                store.create()
+            else:
+                store.upgrade()
         return store
 
     @property
@@ -172,6 +186,31 @@ class Store:
     def schema_state(self) -> SchemaState:
         with self.read() as conn:
             return SchemaState(_read_revision(conn), HEAD_REVISION)
+
+    def create(self) -> SchemaState:
+        """A new store: the declared schema at once, stamped with the head revision.
+
+        Replaying every migration on an empty database costs more than the rest of a first
+        run's start-up (0.5 s of Alembic and table copies on SQLite, against 0.05 s), for
+        the same schema (a test compares the two, table by table). A database that already
+        holds tables (another application's, or a store from before Alembic stamped it) is
+        migrated as before, so nothing is created over what is there.
+        """
+        with self._migration_lock(), self._migration_transaction() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            if _read_revision(conn) is not None:  # another process created it meanwhile
+                return self.schema_state()
+            if _table_names(conn):
+                _run_alembic(conn, "upgrade", "head")
+            else:
+                from imagetrust.store.schema import metadata
+
+                log.info("store: new schema at %s", HEAD_REVISION)
+                metadata.create_all(conn)
+                _ALEMBIC_VERSION.create(conn)
+                conn.execute(_ALEMBIC_VERSION.insert().values(version_num=HEAD_REVISION))
+        return self.schema_state()
 
     def upgrade(self, target: str = "head") -> SchemaState:
         """Run Alembic up to ``target``, holding the cross-process migration lock."""
@@ -239,6 +278,21 @@ class Store:
                     f"store {self.display_url} unavailable: {redact_url(detail)}"
                 ) from exc
             raise
+
+
+# Alembic's own bookkeeping table, as ``alembic upgrade`` creates it.
+_ALEMBIC_VERSION = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
+
+def _table_names(conn: Connection) -> list[str]:
+    from sqlalchemy import inspect
+
+    return list(inspect(conn).get_table_names())
 
 
 def _alembic_config(conn: Connection) -> Any:

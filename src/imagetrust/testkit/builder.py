@@ -472,6 +472,16 @@ def write_image_layout(
         write_layer_blob(layer, blobs_dir, _layer_type(spec, compression), compression)
         for layer, compression in zip(spec.layers, _compressions(spec), strict=True)
     ]
+    return assemble_image_layout(spec, files, directory, tag=tag)
+
+
+def assemble_image_layout(
+    spec: ImageSpec, files: Sequence[LayerFile], directory: Path, *, tag: str | None = "latest"
+) -> StreamedImage:
+    """Config, manifest and index entry of an image over layer blobs already in
+    ``directory`` (``write_layer_blob``): a base layer written once serves many images, as
+    the official images share theirs. ``spec.layers`` is not read; ``files`` are the layers."""
+    blobs_dir = directory / "blobs" / "sha256"
     config, manifest = _image_documents(
         spec, [f.descriptor for f in files], [f.diff_id for f in files]
     )
