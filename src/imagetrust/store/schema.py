@@ -451,6 +451,7 @@ image_evidence = Table(
     Column("catalog_state", String(16), nullable=True),
     Column("document", JSON, nullable=False),
     Index("ix_image_evidence_digest_time", "digest", "evaluated_at"),
+    Index("ix_image_evidence_reference_platform", "reference", "platform"),
 )
 
 # Facts that never change for a (platform digest, index digest) pair, read from the index and

@@ -3,4 +3,4 @@
 When you add a revision, set ``HEAD_REVISION`` to it; a test fails if the two disagree.
 """
 
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
