@@ -14,9 +14,9 @@ followed by a non-zero one is an error rather than a place to stop reading.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterator
 
+from isal.isal_zlib import adler32
 from msgspec import Struct
 
 from imagetrust.sbom.models import LayerError
@@ -95,17 +95,24 @@ def _number(field: bytes, what: str) -> int:
 
 
 _SPACES = b" " * 8
+_FIELD_AS_SPACES = 8 * ord(" ")
 
 
 def _checksum_ok(block: bytes) -> bool:
-    stored = _number(block[148:156], "checksum")
-    # adler32's low half is 1 + (sum of bytes) mod 65521: the byte sum at C speed (a
-    # Python sum over 512 bytes costs more than the rest of the header). The checksum
-    # field counts as eight spaces. A sum is at most 512 * 255, so a stored checksum
-    # exactly 65521 off the true one would pass: a checksum meant to catch corruption
-    # can afford that.
-    unsigned_mod = ((zlib.adler32(block[:148] + _SPACES + block[156:]) & 0xFFFF) - 1) % _ADLER_MOD
-    if stored % _ADLER_MOD == unsigned_mod:
+    field = block[148:156]
+    try:  # _number's common shape, inlined: this runs for every header
+        stored = int(field.rstrip(b"\0 "), 8)
+    except ValueError:
+        stored = _number(field, "checksum")
+    # adler32's low half is 1 + (sum of bytes) mod 65521: byte sums at C speed (a Python
+    # sum over 512 bytes costs more than the rest of the header; isa-l's adler32 is SIMD,
+    # 2.5x fewer instructions than zlib's on a block). The checksum field counts as eight
+    # spaces: the block's sum less the field's own, plus 8 * 32, with no copy of the block.
+    # A sum is at most 512 * 255, so a stored checksum exactly 65521 off the true one would
+    # pass: a checksum meant to catch corruption can afford that.
+    if (
+        stored - (adler32(block) & 0xFFFF) + (adler32(field) & 0xFFFF) - _FIELD_AS_SPACES
+    ) % _ADLER_MOD == 0:
         return True
     # Some old tars summed signed bytes.
     signed = sum(b - 256 if b > 127 else b for b in block[:148] + _SPACES + block[156:])
@@ -275,7 +282,10 @@ class TarReader:
             if not _checksum_ok(block):
                 raise LayerError("invalid tar: header checksum mismatch")
             flag = block[156]
-            size = _number(block[124:136], "size")
+            try:  # _number's common shape, inlined
+                size = int(block[124:136].rstrip(b"\0 "), 8)
+            except ValueError:
+                size = _number(block[124:136], "size")
             if size < 0:
                 raise LayerError("invalid tar: negative size")
             if flag in _META:
