@@ -148,7 +148,8 @@ def _unused_records() -> re.Pattern[bytes]:
     and the key to none of ``_PAX_KEYS``. Anything else (a longer record, NUL padding, an
     empty key, a key the walker uses, a malformed record) fails to match and goes through
     the loop, which keeps what it must and raises on what is malformed: the pattern only
-    ever says "nothing to keep, nothing wrong". Compiled once, when a walk first needs it.
+    ever says "nothing to keep, nothing wrong". Compiled once per process, when a walk
+    first meets a pax header (about 9 ms: 95 lengths spelt out).
     """
     used = b"|".join(re.escape(key) for key in sorted(_PAX_KEYS))
 
