@@ -12,9 +12,13 @@ in GNU format with whole-second times, the second in PAX format with a nanosecon
 Each case is ``bench/layers.py``'s production path (verifying reader, buffer, every default
 cataloger). The floor is isal streaming decompression of each layer: the PAX layer has more
 bytes to inflate whatever the walker does, so the overhead is stated both raw and beyond the
-floor's own growth.
+floor's own growth. The two layers are timed in interleaved rounds and each ratio is the
+median of the rounds' ratios: the machine is shared, and load drifting between a block of
+GNU runs and a block of PAX runs once moved the ratio more than the code did.
 
-    .venv/bin/python bench/pax.py [--runs N] [--mib 60]
+    .venv/bin/python bench/pax.py [--runs N] [--mib 60] [--instructions]
+
+``--instructions`` counts instructions under valgrind's callgrind instead (needs valgrind).
 """
 
 from __future__ import annotations
@@ -22,15 +26,20 @@ from __future__ import annotations
 import argparse
 import os
 import stat
+import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
+from collections.abc import Callable
+from operator import attrgetter
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from layers import decompress_streaming, sha256_of, timings, walk
+from layers import decompress_streaming, sha256_of, walk
 
 DIR = Path(tempfile.gettempdir()) / "imagetrust-bench"
 
@@ -95,33 +104,174 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--mib", type=int, default=60)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions under valgrind's callgrind instead of timing",
+    )
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--count", choices=sorted(_COUNTED), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build_only:
         build_layers(args.mib)
         return
+    if args.count:
+        _COUNTED[args.count](*build_layers(args.mib))
+        return
     # Built in a child, so building does not count in this process.
     subprocess.run([sys.executable, __file__, "--build-only", "--mib", str(args.mib)], check=True)
+    if args.instructions:
+        count_instructions(args.mib)
+        return
     plain, pax = build_layers(args.mib)
-    results = {}
-    for label, path in (("GNU, no PAX headers", plain), ("PAX header on every entry", pax)):
-        digest = sha256_of(path)
+    layers = {"GNU, no PAX headers": plain, "PAX header on every entry": pax}
+    digests = {label: sha256_of(path) for label, path in layers.items()}
+    samples: dict[str, list[Sample]] = {label: [] for label in layers}
+    # Rounds interleave the two layers (floor, then walker, each layer in turn), after one
+    # uncounted round: on a shared machine, load that comes and goes then weighs on both
+    # sides of a round's ratio alike, and the ratio is read per round.
+    for round_ in range(args.runs + 1):
+        for label, path in layers.items():
+            floor = _timed(decompress_streaming, path)
+            walker = _timed(walk, path, digests[label], True)
+            if round_:
+                samples[label].append(Sample(*floor, *walker))
+    median = statistics.median
+    for label, path in layers.items():
         with tarfile.open(path) as tar:
             entries = sum(1 for _ in tar)
-        floor = timings(decompress_streaming, path, runs=args.runs)[0]
-        walker = timings(walk, path, digest, True, runs=args.runs)[0]
-        results[label] = (floor, walker)
+        mine = samples[label]
         print(
             f"{label:27s} {entries} entries, {path.stat().st_size / 1e6:.1f} MB gzip,"
-            f" {decompress_streaming(path) / 1e6:.1f} MB tar: isal floor {floor * 1000:.0f} ms,"
-            f" analyse_layer {walker * 1000:.0f} ms (median of {args.runs})"
+            f" {decompress_streaming(path) / 1e6:.1f} MB tar: isal floor"
+            f" {median(s.floor for s in mine) * 1000:.0f} ms, analyse_layer"
+            f" {median(s.walker for s in mine) * 1000:.0f} ms wall,"
+            f" {median(s.walker_cpu for s in mine) * 1000:.0f} ms CPU (medians of {args.runs})"
         )
-    (floor_a, walk_a), (floor_b, walk_b) = results.values()
-    print(
-        f"PAX overhead: walker x{walk_b / walk_a:.3f} ({(walk_b / walk_a - 1) * 100:+.1f} %);"
-        f" floor x{floor_b / floor_a:.3f}; walker beyond the floor"
-        f" x{(walk_b - floor_b) / (walk_a - floor_a):.3f}"
+    pairs = list(zip(*samples.values(), strict=True))
+    for what, walker_of, floor_of in (
+        ("wall", attrgetter("walker"), attrgetter("floor")),
+        ("CPU (all threads)", attrgetter("walker_cpu"), attrgetter("floor_cpu")),
+    ):
+        raw = [walker_of(b) / walker_of(a) for a, b in pairs]
+        beyond = [(walker_of(b) - floor_of(b)) / (walker_of(a) - floor_of(a)) for a, b in pairs]
+        print(
+            f"PAX overhead, {what}, median of the {args.runs} rounds' ratios:"
+            f" walker x{median(raw):.3f} ({(median(raw) - 1) * 100:+.1f} %;"
+            f" rounds x{min(raw):.3f}-x{max(raw):.3f});"
+            f" floor x{median(floor_of(b) / floor_of(a) for a, b in pairs):.3f};"
+            f" walker beyond the floor x{median(beyond):.3f}"
+        )
+
+
+class Sample(NamedTuple):
+    floor: float
+    floor_cpu: float
+    walker: float
+    walker_cpu: float
+
+
+def _timed(func: Callable[..., object], *args: object) -> tuple[float, float]:
+    """Wall and CPU seconds (every thread of this process: the walker's are three) of one
+    call. CPU time moves less than wall time when other work shares the cores."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    func(*args)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+# -- instruction counts ----------------------------------------------------------------------
+#
+# Wall (and even CPU) time on a shared two-core machine moves by more than the change being
+# measured; instructions executed do not. Each case runs in its own process under callgrind,
+# less a baseline process that does everything but the walk (imports, decompressing both
+# layers into memory, one tiny PAX walk that compiles whatever is compiled on first use).
+# The walk is on the plain tar in memory, one thread: no decompression, no hashing (which
+# callgrind runs without the CPU's SHA instructions), so the figure is the walker's own.
+
+
+def _tars(plain: Path, pax: Path) -> dict[str, bytes]:
+    from isal import igzip
+
+    layers = {"gnu": plain, "pax": pax}
+    return {label: igzip.decompress(path.read_bytes()) for label, path in layers.items()}  # type: ignore[no-untyped-call]
+
+
+def _tar_reader_only(tar: bytes) -> None:
+    from imagetrust.sbom.tarstream import TarReader
+
+    chunks = iter([tar[start : start + (1 << 18)] for start in range(0, len(tar), 1 << 18)])
+    for _ in TarReader(lambda: next(chunks, b""), lambda size: None).members():
+        pass
+
+
+def _analyse_in_memory(tar: bytes) -> None:
+    import io
+
+    from imagetrust.oci import media
+    from imagetrust.sbom import layers
+    from imagetrust.sbom.catalogers import default_catalogers
+
+    layers.USE_WORKER_THREAD = False
+    layers.analyse_layer(
+        io.BytesIO(tar),
+        digest="sha256:" + "0" * 64,
+        media_type=media.OCI_LAYER,
+        catalogers=default_catalogers(),
     )
+
+
+def _prepared(plain: Path, pax: Path) -> dict[str, bytes]:
+    tars = _tars(plain, pax)
+    info = tarfile.TarInfo("a")
+    info.pax_headers = {"mtime": "1.5"}
+    _tar_reader_only(info.tobuf(format=tarfile.PAX_FORMAT) + bytes(1024))
+    _analyse_in_memory(bytes(1024))
+    return tars
+
+
+def _baseline(plain: Path, pax: Path) -> None:
+    _prepared(plain, pax)
+
+
+def _case(label: str, walk_it: Callable[[bytes], None]) -> Callable[[Path, Path], None]:
+    def run(plain: Path, pax: Path) -> None:
+        walk_it(_prepared(plain, pax)[label])
+
+    return run
+
+
+_COUNTED: dict[str, Callable[[Path, Path], None]] = {
+    "baseline": _baseline,
+    "tar-gnu": _case("gnu", _tar_reader_only),
+    "tar-pax": _case("pax", _tar_reader_only),
+    "layer-gnu": _case("gnu", _analyse_in_memory),
+    "layer-pax": _case("pax", _analyse_in_memory),
+}
+
+
+def count_instructions(mib: int) -> None:
+    counts = {}
+    for case in _COUNTED:
+        valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+        run = subprocess.run(
+            [*valgrind, sys.executable, __file__, "--count", case, "--mib", str(mib)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        counts[case] = int(run.stderr.split("Collected : ")[1].split()[0])
+    base = counts["baseline"]
+    plain, _ = build_layers(mib)
+    with tarfile.open(plain) as tar:
+        entries = sum(1 for _ in tar)
+    for what, gnu, pax in (
+        ("TarReader alone", counts["tar-gnu"] - base, counts["tar-pax"] - base),
+        ("analyse_layer, tar in memory", counts["layer-gnu"] - base, counts["layer-pax"] - base),
+    ):
+        print(
+            f"{what:29s} GNU {gnu / 1e6:.1f}M, PAX {pax / 1e6:.1f}M instructions:"
+            f" PAX x{pax / gnu:.3f}, {(pax - gnu) / entries:,.0f} more per entry"
+        )
 
 
 if __name__ == "__main__":
