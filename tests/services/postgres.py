@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from imagetrust.testkit.registry import free_port  # one port picker for every service
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,6 @@ def find_bindir() -> Path | None:
             return bindir
     initdb = shutil.which("initdb")
     return Path(initdb).resolve().parent if initdb else None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_user(cmd: list[str], user: str | None) -> list[str]:

@@ -37,23 +37,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-REGISTRY_BINARIES = ("/usr/bin/docker-registry", "docker-registry", "registry")
-START_TIMEOUT = 20.0
+from imagetrust.testkit.registry import (  # one finder and port picker for tests and demo
+    START_TIMEOUT,
+    find_registry_binary,
+    free_port,
+)
+
 PROXY_CHUNK = 1 << 20  # bytes the proxy passes on at a time
-
-
-def find_registry_binary() -> Path | None:
-    for candidate in REGISTRY_BINARIES:
-        found = shutil.which(candidate)
-        if found:
-            return Path(found)
-    return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _b64url(data: bytes) -> str:

@@ -48,7 +48,8 @@ def find_registry_binary() -> Path | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody listens on now (the tests' servers take it next)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -74,7 +75,7 @@ def docker_registry(binary: Path) -> Iterator[str]:
     process: subprocess.Popen[bytes] | None = None
     try:
         for attempt in range(3):
-            port = _free_port()
+            port = free_port()
             config = {
                 "version": 0.1,
                 "log": {"level": "error", "accesslog": {"disabled": True}},
