@@ -10,12 +10,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Runtime install: exact versions from the lock, then imagetrust itself without re-resolving.
-$(VENV)/.installed-runtime: $(BIN)/python requirements/runtime.lock pyproject.toml
+# setup.py and the C source too: editing them rebuilds the C module (sbom/_tarfast.c).
+NATIVE := setup.py src/imagetrust/sbom/_tarfast.c
+
+$(VENV)/.installed-runtime: $(BIN)/python requirements/runtime.lock pyproject.toml $(NATIVE)
 	$(PIP) install -r requirements/runtime.lock
 	$(PIP) install --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(BIN)/python requirements/dev.lock pyproject.toml
+$(VENV)/.installed-dev: $(BIN)/python requirements/dev.lock pyproject.toml $(NATIVE)
 	$(PIP) install -r requirements/dev.lock
 	$(PIP) install --no-deps -e .
 	touch $@ $(VENV)/.installed-runtime

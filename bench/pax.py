@@ -16,6 +16,10 @@ floor's own growth. The two layers are timed in interleaved rounds and each rati
 median of the rounds' ratios: the machine is shared, and load drifting between a block of
 GNU runs and a block of PAX runs once moved the ratio more than the code did.
 
+The walker skips a pax header of unused records in one C call (``imagetrust.sbom._tarfast``,
+built by setup.py when a C compiler is present); each round also times the same walk with
+that shortcut off, as an install without a compiler walks, and reports both.
+
     .venv/bin/python bench/pax.py [--runs N] [--mib 60] [--instructions]
 
 ``--instructions`` counts instructions under valgrind's callgrind instead (needs valgrind).
@@ -40,6 +44,8 @@ from typing import NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from layers import decompress_streaming, sha256_of, walk
+
+from imagetrust.sbom import tarstream
 
 DIR = Path(tempfile.gettempdir()) / "imagetrust-bench"
 
@@ -130,12 +136,24 @@ def main() -> None:
     # Rounds interleave the two layers (floor, then walker, each layer in turn), after one
     # uncounted round: on a shared machine, load that comes and goes then weighs on both
     # sides of a round's ratio alike, and the ratio is read per round.
+    native = tarstream.skip_unused_pax
+    print(
+        "pax header shortcut: "
+        + ("built (C, imagetrust.sbom._tarfast)" if native else "NOT built: pure Python only")
+    )
     for round_ in range(args.runs + 1):
         for label, path in layers.items():
             floor = _timed(decompress_streaming, path)
             walker = _timed(walk, path, digests[label], True)
+            pure = (float("nan"), float("nan"))
+            if native is not None:  # the same walk as an install without a C compiler
+                tarstream.skip_unused_pax = None
+                try:
+                    pure = _timed(walk, path, digests[label], True)
+                finally:
+                    tarstream.skip_unused_pax = native
             if round_:
-                samples[label].append(Sample(*floor, *walker))
+                samples[label].append(Sample(*floor, *walker, *pure))
     median = statistics.median
     for label, path in layers.items():
         with tarfile.open(path) as tar:
@@ -149,10 +167,16 @@ def main() -> None:
             f" {median(s.walker_cpu for s in mine) * 1000:.0f} ms CPU (medians of {args.runs})"
         )
     pairs = list(zip(*samples.values(), strict=True))
-    for what, walker_of, floor_of in (
+    cases = [
         ("wall", attrgetter("walker"), attrgetter("floor")),
         ("CPU (all threads)", attrgetter("walker_cpu"), attrgetter("floor_cpu")),
-    ):
+    ]
+    if native is not None:
+        cases += [
+            ("wall, pure Python path", attrgetter("pure"), attrgetter("floor")),
+            ("CPU, pure Python path", attrgetter("pure_cpu"), attrgetter("floor_cpu")),
+        ]
+    for what, walker_of, floor_of in cases:
         raw = [walker_of(b) / walker_of(a) for a, b in pairs]
         beyond = [(walker_of(b) - floor_of(b)) / (walker_of(a) - floor_of(a)) for a, b in pairs]
         print(
@@ -169,6 +193,8 @@ class Sample(NamedTuple):
     floor_cpu: float
     walker: float
     walker_cpu: float
+    pure: float  # the walker without the C shortcut (NaN when it is not built)
+    pure_cpu: float
 
 
 def _timed(func: Callable[..., object], *args: object) -> tuple[float, float]:
@@ -233,9 +259,14 @@ def _baseline(plain: Path, pax: Path) -> None:
     _prepared(plain, pax)
 
 
-def _case(label: str, walk_it: Callable[[bytes], None]) -> Callable[[Path, Path], None]:
+def _case(
+    label: str, walk_it: Callable[[bytes], None], pure: bool = False
+) -> Callable[[Path, Path], None]:
     def run(plain: Path, pax: Path) -> None:
-        walk_it(_prepared(plain, pax)[label])
+        tars = _prepared(plain, pax)
+        if pure:  # as installed without a C compiler
+            tarstream.skip_unused_pax = None
+        walk_it(tars[label])
 
     return run
 
@@ -246,6 +277,10 @@ _COUNTED: dict[str, Callable[[Path, Path], None]] = {
     "tar-pax": _case("pax", _tar_reader_only),
     "layer-gnu": _case("gnu", _analyse_in_memory),
     "layer-pax": _case("pax", _analyse_in_memory),
+    "tar-gnu-pure": _case("gnu", _tar_reader_only, pure=True),
+    "tar-pax-pure": _case("pax", _tar_reader_only, pure=True),
+    "layer-gnu-pure": _case("gnu", _analyse_in_memory, pure=True),
+    "layer-pax-pure": _case("pax", _analyse_in_memory, pure=True),
 }
 
 
@@ -264,10 +299,13 @@ def count_instructions(mib: int) -> None:
     plain, _ = build_layers(mib)
     with tarfile.open(plain) as tar:
         entries = sum(1 for _ in tar)
-    for what, gnu, pax in (
-        ("TarReader alone", counts["tar-gnu"] - base, counts["tar-pax"] - base),
-        ("analyse_layer, tar in memory", counts["layer-gnu"] - base, counts["layer-pax"] - base),
+    for what, gnu_case, pax_case in (
+        ("TarReader alone", "tar-gnu", "tar-pax"),
+        ("analyse_layer, tar in memory", "layer-gnu", "layer-pax"),
+        ("TarReader, pure Python", "tar-gnu-pure", "tar-pax-pure"),
+        ("analyse_layer, pure Python", "layer-gnu-pure", "layer-pax-pure"),
     ):
+        gnu, pax = counts[gnu_case] - base, counts[pax_case] - base
         print(
             f"{what:29s} GNU {gnu / 1e6:.1f}M, PAX {pax / 1e6:.1f}M instructions:"
             f" PAX x{pax / gnu:.3f}, {(pax - gnu) / entries:,.0f} more per entry"
