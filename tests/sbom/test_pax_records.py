@@ -157,6 +157,14 @@ _BREAKS = [
 ]
 
 
+def _length_of(body: bytes) -> int:
+    """A record's LEN for ``body`` (all after the digits): LEN counts its own digits."""
+    length = len(body) + 1
+    while len(b"%d" % length) + len(body) != length:
+        length += 1
+    return length
+
+
 @st.composite
 def _records(draw: st.DrawFn) -> bytes:
     """Pax header data: well-formed records, now and then one broken in one way."""
@@ -167,9 +175,7 @@ def _records(draw: st.DrawFn) -> bytes:
         broken = draw(st.sampled_from([None] * 12 + _BREAKS))
         body = b" " + key + (b"" if broken == "no '='" else b"=") + value
         body += b"x" if broken == "no newline" else b"\n"
-        length = len(body) + 1
-        while len(b"%d" % length) + len(body) != length:  # LEN counts its own digits
-            length += 1
+        length = _length_of(body)
         length += {"length too long": 1, "length too short": -1}.get(broken or "", 0)
         digits = {
             "length zero-padded": b"0%d",
@@ -216,18 +222,23 @@ def _outcome(tar: bytes, chunk: int) -> list[tuple[str, str, int, str, bytes]] |
         return str(exc)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_records(), min_size=1, max_size=3), st.just(1 << 20) | st.integers(1, 1536))
-def test_a_walk_is_the_same_with_the_pattern_as_with_the_loop_alone(
-    headers: list[bytes], chunk: int
-) -> None:
+def _tar_of_pax_headers(headers: list[bytes]) -> bytes:
+    """A tar of small files, each after a pax header of the given data."""
     tar = b""
     for index, data in enumerate(headers):
         member = tarfile.TarInfo(f"etc/file-{index}")
         member.size = index + 1
         tar += _pax_header(data) + member.tobuf(format=tarfile.USTAR_FORMAT)
         tar += (b"%d" % index).ljust(512, b"\0")
-    tar += bytes(1024)
+    return tar + bytes(1024)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_records(), min_size=1, max_size=3), st.just(1 << 20) | st.integers(1, 1536))
+def test_a_walk_is_the_same_with_the_pattern_as_with_the_loop_alone(
+    headers: list[bytes], chunk: int
+) -> None:
+    tar = _tar_of_pax_headers(headers)
     never = re.compile(b"(?!)")
     with pytest.MonkeyPatch.context() as patch:  # the Python path: the C shortcut off
         patch.setattr(tarstream, "skip_unused_pax", None)
@@ -236,16 +247,22 @@ def test_a_walk_is_the_same_with_the_pattern_as_with_the_loop_alone(
         assert _outcome(tar, chunk) == with_pattern
 
 
-def test_the_records_builders_write_on_every_entry_take_the_pattern() -> None:
-    """The shortcut is what makes PAX-heavy layers cheap (bench/pax.py): sub-second times
-    and an xattr, as tarfile and BuildKit write them, must not fall through to the loop."""
+def _builders_entry() -> tarfile.TarInfo:
+    """An entry with the records builders put on every entry: sub-second times and an
+    xattr, as tarfile and BuildKit write them."""
     info = tarfile.TarInfo("usr/share/doc/a")
     info.pax_headers = {
         "mtime": "1700000000.123456789",
         "atime": "1700000000.123456789",
         "SCHILY.xattr.user.origin": "builder",
     }
-    header = info.tobuf(format=tarfile.PAX_FORMAT)
+    return info
+
+
+def test_the_records_builders_write_on_every_entry_take_the_pattern() -> None:
+    """The shortcut is what makes PAX-heavy layers cheap (bench/pax.py): the records
+    builders write must not fall through to the loop."""
+    header = _builders_entry().tobuf(format=tarfile.PAX_FORMAT)
     size = int(header[124:136].rstrip(b"\0"), 8)
     data = header[512 : 512 + size]
     assert tarstream._unused_records().fullmatch(data)
@@ -315,10 +332,7 @@ _FIELDS = {"name": (0, 100), "checksum": (148, 156), "size": (124, 136), "type":
 
 def _record(key: bytes, value: bytes) -> bytes:
     body = b" " + key + b"=" + value + b"\n"
-    length = len(body) + 1
-    while len(b"%d" % length) + len(body) != length:  # LEN counts its own digits
-        length += 1
-    return b"%d" % length + body
+    return b"%d" % _length_of(body) + body
 
 
 # Records as builders write them: well formed, keys the walker does not use.
@@ -400,12 +414,6 @@ def test_the_c_shortcut_reads_only_within_its_buffer_and_agrees_on_any_bytes(
     assert got == -1 or got == _python_skip(bytes(buf), pos)
 
 
-def _header_of(data: bytes) -> bytes:
-    info = tarfile.TarInfo("././@PaxHeader")
-    info.type, info.size = tarfile.XHDTYPE, len(data)
-    return info.tobuf(format=tarfile.USTAR_FORMAT) + data + bytes(-len(data) % 512)
-
-
 def test_the_c_shortcut_leaves_edge_cases_to_the_python_path_or_agrees_with_it() -> None:
     skip = _native()
     sound = _record(b"mtime", b"1700000000.5")
@@ -423,11 +431,11 @@ def test_the_c_shortcut_leaves_edge_cases_to_the_python_path_or_agrees_with_it()
         "over a MiB": (_record(b"comment", b"c" * 50_000) * 21, -1),
     }
     for what, (data, after) in cases.items():
-        buf = _header_of(data) + bytes(512)
+        buf = _pax_header(data) + bytes(512)
         assert skip(buf, 0) == after, what
         assert after == -1 or _python_skip(buf, 0) == after, what
     with pytest.raises(LayerError, match="pax header"):  # the walk itself, both paths
-        _walk(_header_of(cases["over a MiB"][0]) + bytes(1024), 1 << 22)
+        _walk(_pax_header(cases["over a MiB"][0]) + bytes(1024), 1 << 22)
 
 
 @pytest.mark.parametrize(
@@ -452,7 +460,7 @@ def test_the_c_shortcut_reads_header_fields_only_in_their_plain_octal_shape(
     field: str, spelling: bytes, skipped: bool
 ) -> None:
     data = _record(b"mtime", b"1700000000.5") + _record(b"atime", b"1")
-    header = bytearray(_header_of(data) + bytes(512))
+    header = bytearray(_pax_header(data) + bytes(512))
     if field == "size":
         header[124:136] = (
             spelling % len(data) if b"%" in spelling else spelling[:11] + bytes([len(data)])
@@ -470,7 +478,7 @@ def test_the_c_shortcut_reads_header_fields_only_in_their_plain_octal_shape(
 
 def test_the_c_shortcut_leaves_buffers_other_than_bytes_to_the_python_path() -> None:
     skip = _native()
-    header = _header_of(_record(b"mtime", b"1.5"))
+    header = _pax_header(_record(b"mtime", b"1.5"))
     assert skip(header, 0) == 1024
     assert skip(bytearray(header), 0) == -1  # type: ignore[arg-type]
     assert skip(memoryview(header), 0) == -1  # type: ignore[arg-type]
@@ -481,12 +489,7 @@ def test_the_c_shortcut_leaves_buffers_other_than_bytes_to_the_python_path() -> 
 
 
 def test_the_records_builders_write_on_every_entry_take_the_c_shortcut() -> None:
-    info = tarfile.TarInfo("usr/share/doc/a")
-    info.pax_headers = {
-        "mtime": "1700000000.123456789",
-        "atime": "1700000000.123456789",
-        "SCHILY.xattr.user.origin": "builder",
-    }
+    info = _builders_entry()
     header = info.tobuf(format=tarfile.PAX_FORMAT)
     assert _native()(header, 0) == 1024  # the pax header and its one block of records
     info.pax_headers["path"] = "usr/share/doc/b"  # a record the walker uses: not skipped
@@ -499,13 +502,7 @@ def test_a_walk_is_the_same_with_the_c_shortcut_as_without(
     headers: list[bytes], chunk: int
 ) -> None:
     _native()
-    tar = b""
-    for index, data in enumerate(headers):
-        member = tarfile.TarInfo(f"etc/file-{index}")
-        member.size = index + 1
-        tar += _pax_header(data) + member.tobuf(format=tarfile.USTAR_FORMAT)
-        tar += (b"%d" % index).ljust(512, b"\0")
-    tar += bytes(1024)
+    tar = _tar_of_pax_headers(headers)
     with_native = _outcome(tar, chunk)
     with pytest.MonkeyPatch.context() as patch:  # as installed without a C compiler
         patch.setattr(tarstream, "skip_unused_pax", None)
