@@ -39,6 +39,7 @@ from imagetrust.evaluate.recommend.model import Recommendation
 from imagetrust.report import history, sources
 from imagetrust.report.interface import ReportError
 from imagetrust.report.model import (
+    NO_SBOM_STORED,
     NOT_EVALUATED,
     AlternativeRow,
     DatabaseSource,
@@ -415,7 +416,7 @@ def _image_page(
             spdx=f"sbom/{_hex(decision.digest)}.spdx.json",
         )
         if sbom_id is not None
-        else SbomFiles(reason="no SBOM of this image is stored")
+        else SbomFiles(reason=NO_SBOM_STORED)
     )
     stored = context.catalog.get(repository)
     entry = stored.entry if stored is not None else None

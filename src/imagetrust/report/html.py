@@ -22,6 +22,7 @@ from msgspec.structs import replace
 from imagetrust.report import charts
 from imagetrust.report.build import VERDICT_RANK, layer_rows, package_rows
 from imagetrust.report.model import (
+    NO_SBOM_STORED,
     NOT_EVALUATED,
     SEVERITIES,
     ImagePage,
@@ -96,7 +97,9 @@ def environment() -> Environment:
         bytes=_bytes,
         spark=charts.sparkline,
     )
-    env.globals.update(severities=SEVERITIES, verdict_rank=VERDICT_RANK)
+    env.globals.update(
+        severities=SEVERITIES, verdict_rank=VERDICT_RANK, no_sbom_stored=NO_SBOM_STORED
+    )
     return env
 
 
@@ -171,21 +174,13 @@ class HtmlReport:
         for image in report.images:
             # Each image's SBOM is read here, once, for its package table and its download
             # files, and dropped: the model holds none (memory flat with the catalog).
-            sbom: ImageSbom | str = "the stored SBOM is gone"
-            if pending is not None and pending[0] == image.digest:
-                sbom = pending[1]
-                pending = next(sboms, None)
-            if not image.sbom_known:
-                pass
-            elif isinstance(sbom, str):  # gone or unreadable: why
-                image = replace(image, sbom_known=False, sbom=SbomFiles(reason=sbom))
-            else:
-                failure = downloads.write(image, sbom)
-                image = replace(
-                    image, packages=package_rows(sbom, image.findings), layers=layer_rows(sbom)
-                )
-                if failure is not None:
-                    image = replace(image, sbom=SbomFiles(reason=failure))
+            # ``read_sboms`` yields those images' SBOMs in this same order.
+            if image.sbom_known:
+                sbom: ImageSbom | str = "the stored SBOM is gone"
+                if pending is not None and pending[0] == image.digest:
+                    sbom = pending[1]
+                    pending = next(sboms, None)
+                image = _with_sbom(image, sbom, downloads)
             page(
                 image.page,
                 "image.html.j2",
@@ -317,6 +312,17 @@ def _previous_sboms(previous: Path | None) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def _with_sbom(image: ImagePage, sbom: ImageSbom | str, downloads: _SbomDownloads) -> ImagePage:
+    """The page with its package and layer tables and its download files written; or, for a
+    stored SBOM gone or unreadable since the model was built (``sbom`` says why), with why
+    in place of both."""
+    if isinstance(sbom, str):
+        return replace(image, sbom_known=False, sbom=SbomFiles(reason=sbom))
+    failure = downloads.write(image, sbom)
+    image = replace(image, packages=package_rows(sbom, image.findings), layers=layer_rows(sbom))
+    return image if failure is None else replace(image, sbom=SbomFiles(reason=failure))
 
 
 class _SbomDownloads:

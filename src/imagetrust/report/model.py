@@ -201,6 +201,11 @@ class NotCoveredRow(Struct, frozen=True):
     path: str | None = None
 
 
+# ``SbomFiles.reason`` of an image with no stored SBOM at all (pages say so in their own
+# words; any other reason, such as a stored SBOM gone or unreadable, is shown as it is).
+NO_SBOM_STORED = "no SBOM of this image is stored"
+
+
 class SbomFiles(Struct, frozen=True):
     """The image's SBOM downloads (relative paths), or why there are none."""
 
