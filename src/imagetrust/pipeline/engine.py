@@ -132,6 +132,16 @@ def _fetched_ahead(work: ImageWork) -> bool:
     return not work.needs_index and isinstance(work.target.reference, ImageReference)
 
 
+def _platform_image(work: ImageWork, source: ImageSource) -> PlatformImage:
+    """``work``'s platform manifest and config, read by digest; a manifest for another
+    platform than the one planned is an error on that image."""
+    assert work.manifest is not None
+    image = load_platform_image(source, work.manifest)
+    if not image.platform.matches(Platform.parse(work.platform)):
+        raise OciError(f"{work.label}: the manifest is for {image.platform}, not {work.platform}")
+    return image
+
+
 def _done(outcome: LayerOutcome) -> Future[LayerOutcome]:
     future: Future[LayerOutcome] = Future()
     future.set_result(outcome)
@@ -325,13 +335,7 @@ class Engine:
         """On a fetch thread: the image's manifest and config, by digest."""
         source = self.session.open(work.target.reference)
         try:
-            assert work.manifest is not None
-            image = load_platform_image(source, work.manifest)
-            wanted = Platform.parse(work.platform)
-            if not image.platform.matches(wanted):
-                raise OciError(
-                    f"{work.label}: the manifest is for {image.platform}, not {work.platform}"
-                )
+            image = _platform_image(work, source)
         except BaseException:
             source.close()
             raise
@@ -411,14 +415,7 @@ class Engine:
             work = image.work
             platform_image = image.image
         else:
-            assert work.manifest is not None
-            platform_image = load_platform_image(source, work.manifest)
-            wanted = Platform.parse(work.platform)
-            if not platform_image.platform.matches(wanted):
-                raise OciError(
-                    f"{work.label}: the manifest is for {platform_image.platform}, "
-                    f"not {work.platform}"
-                )
+            platform_image = _platform_image(work, source)
         return self._flight(work, source, platform_image)
 
     def _flight(self, work: ImageWork, source: ImageSource, image: PlatformImage) -> _InFlight:
