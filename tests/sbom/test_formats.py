@@ -857,3 +857,16 @@ def test_spdx_shape_matches_syft(syft_run: dict[str, Any], tmp_path: Path) -> No
             assert p["licenseDeclared"] == plain[p["name"]]
             compared += 1
     assert compared == len(plain)
+
+
+@pytest.mark.parametrize(
+    ("write", "what"), [(to_cyclonedx_json, "CycloneDX"), (to_spdx_json, "SPDX")]
+)
+def test_a_name_json_cannot_hold_is_an_error_naming_the_image_not_a_crash(
+    write: Any, what: str
+) -> None:
+    """A lone surrogate (a stored SBOM can carry one: JSON escapes allow ``\\ud800``) cannot
+    be written as UTF-8: that image's file fails with a reason, as the report says."""
+    lone = pkg("bad\ud800name", "1", PackageType.DEB, "pkg:deb/debian/bad@1")
+    with pytest.raises(SbomError, match=rf"cannot write {what} for docker.io/library/python"):
+        write(make_sbom(packages=(lone,)), tool_version="0.1.0", now=NOW)

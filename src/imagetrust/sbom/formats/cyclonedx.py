@@ -65,6 +65,7 @@ from packageurl import PackageURL
 from imagetrust.sbom.formats.native import (
     document_uuid,
     image_purl,
+    indented_json,
     parse_purl,
     spdx_expression,
     utc_seconds,
@@ -379,13 +380,10 @@ def cyclonedx_document(sbom: ImageSbom, *, tool_version: str, now: datetime) -> 
 
 def to_cyclonedx_json(sbom: ImageSbom, *, tool_version: str, now: datetime) -> str:
     """The CycloneDX JSON document, indented, ending in a newline."""
-    import msgspec.json
-
     try:
         doc = cyclonedx_document(sbom, tool_version=tool_version, now=now)
-        encoded = msgspec.json.encode(doc)
     except SbomError:
         raise
-    except Exception as exc:  # e.g. a lone surrogate in a name cannot be UTF-8
+    except Exception as exc:  # a value the document cannot be built from: this image's
         raise SbomError(f"cannot write CycloneDX for {sbom.reference}: {exc}") from exc
-    return msgspec.json.format(encoded, indent=2).decode("utf-8") + "\n"
+    return indented_json(doc, "CycloneDX", sbom)

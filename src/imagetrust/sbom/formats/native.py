@@ -203,6 +203,19 @@ def _facts_to_native(facts: ImageFacts) -> dict[str, Any]:
     }
 
 
+def indented_json(doc: dict[str, Any], what: str, sbom: ImageSbom) -> str:
+    """``doc`` as indented JSON ending in a newline (msgspec: the standard library's
+    ``json`` was a large part of writing a report's SBOM files); a value JSON cannot hold
+    (a lone surrogate in a name cannot be UTF-8) is an ``SbomError`` naming the image."""
+    import msgspec.json
+
+    try:
+        encoded = msgspec.json.encode(doc)
+    except Exception as exc:
+        raise SbomError(f"cannot write {what} for {sbom.reference}: {exc}") from exc
+    return msgspec.json.format(encoded, indent=2).decode("utf-8") + "\n"
+
+
 def to_native(sbom: ImageSbom) -> dict[str, Any]:
     """The SBOM as plain JSON data; the caller adds ``schema_version`` and ``kind``."""
     purl = image_purl(sbom)

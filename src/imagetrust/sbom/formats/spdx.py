@@ -39,11 +39,12 @@ from imagetrust.sbom.formats.cyclonedx import canonical_purl, os_ref, package_re
 from imagetrust.sbom.formats.native import (
     document_uuid,
     image_purl,
+    indented_json,
     spdx_expression,
     utc_seconds,
 )
 from imagetrust.sbom.formats.read import INCOMPLETE_PREFIX, OWNERSHIP
-from imagetrust.sbom.models import ImageSbom, OsRelease, Package, SbomError
+from imagetrust.sbom.models import ImageSbom, OsRelease, Package
 
 SPDX_VERSION = "SPDX-2.3"
 NOASSERTION = "NOASSERTION"
@@ -249,11 +250,4 @@ def build_document(sbom: ImageSbom, *, tool_version: str, now: datetime) -> dict
 
 def to_spdx_json(sbom: ImageSbom, *, tool_version: str, now: datetime) -> str:
     """The SPDX 2.3 JSON document, indented, ending in a newline."""
-    import msgspec.json
-
-    doc = build_document(sbom, tool_version=tool_version, now=now)
-    try:
-        encoded = msgspec.json.encode(doc)
-    except Exception as exc:  # e.g. a lone surrogate in a name cannot be UTF-8
-        raise SbomError(f"cannot write SPDX for {sbom.reference}: {exc}") from exc
-    return msgspec.json.format(encoded, indent=2).decode("utf-8") + "\n"
+    return indented_json(build_document(sbom, tool_version=tool_version, now=now), "SPDX", sbom)
