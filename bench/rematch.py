@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.pipeline.stored_pass
 
 from osvgen import OSV_RECORDS, Export, write_export
 
@@ -266,63 +267,14 @@ def _timed_scan(spent: list[float]) -> Callable[..., Any]:
 
 def run_pass(ctx: PipelineContext, store: Store, sboms: list[tuple[str, str]]) -> int:
     """One ``run`` over stored SBOMs: plan, then ``Engine.match_stored``; images matched."""
-    from imagetrust.oci.models import Platform
-    from imagetrust.oci.reference import parse_reference
-    from imagetrust.oci.sources import OciSession
-    from imagetrust.pipeline.engine import Counters, Engine, RunObserver
-    from imagetrust.pipeline.evaluation import EvaluateStep
-    from imagetrust.pipeline.plan import make_plan
-    from imagetrust.resolve.models import PlatformEntry, Resolution, ResolveRequest, TagRef, Target
-    from imagetrust.store.runs import start_run
-    from imagetrust.vulndb.query import live_generations
+    from tests.pipeline.stored_pass import run_stored_pass
 
-    request = ResolveRequest()
-    targets = [
-        Target(
-            reference=parse_reference(f"{reference}@{digest}"),
-            digest=digest,
-            tags=(
-                TagRef(reference.rsplit(":", 1)[0].removeprefix("docker.io/library/"), "latest"),
-            ),
-            platforms=(PlatformEntry(Platform("linux", "amd64"), digest),),
-            platforms_known=True,
-        )
-        for reference, digest in sboms
-    ]
-    counters = Counters()
-    with store.transaction() as conn:
-        run_id = start_run(conn, "run", {"bench": "rematch"}, NOW)
-    with OciSession(ctx.settings) as session:
-        engine = Engine(
-            ctx,
-            store,
-            session,
-            run_id=run_id,
-            request=request,
-            jobs=1,
-            memory_mb=None,
-            observer=RunObserver(),
-            counters=counters,
-            failures=[],
-            post_steps=[EvaluateStep.for_run(ctx)],
-        )
-        try:
-            with store.read() as conn:
-                plan = make_plan(
-                    conn,
-                    Resolution(targets=targets),
-                    request,
-                    analyser_version=engine.analyser_version,
-                    db_key=live_generations(conn),
-                )
-            if len(plan.match) != len(sboms):
-                raise SystemExit(f"planned {len(plan.match)} re-matches for {len(sboms)} SBOMs")
-            missing = engine.match_stored(plan.match)
-        finally:
-            engine.close()
-    if missing:
-        raise SystemExit(f"{len(missing)} stored SBOMs were not found")
-    return counters.new + counters.rematched
+    done = run_stored_pass(ctx, store, sboms, now=NOW, params={"bench": "rematch"})
+    if done.planned != len(sboms):
+        raise SystemExit(f"planned {done.planned} re-matches for {len(sboms)} SBOMs")
+    if done.missing:
+        raise SystemExit(f"{len(done.missing)} stored SBOMs were not found")
+    return done.counters.new + done.counters.rematched
 
 
 def rematch(

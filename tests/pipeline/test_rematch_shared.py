@@ -26,27 +26,20 @@ import pytest
 import imagetrust.pipeline.engine as engine_module
 from imagetrust.clock import Clock
 from imagetrust.config import Settings
-from imagetrust.oci.models import Platform
-from imagetrust.oci.reference import parse_reference
-from imagetrust.oci.sources import OciSession
 from imagetrust.paths import HomeLayout
 from imagetrust.pipeline.analysis import image_analyser
 from imagetrust.pipeline.context import PipelineContext
-from imagetrust.pipeline.engine import Counters, Engine, RunObserver
-from imagetrust.pipeline.evaluation import EvaluateStep
-from imagetrust.pipeline.plan import make_plan
-from imagetrust.resolve.models import PlatformEntry, Resolution, ResolveRequest, TagRef, Target
+from imagetrust.pipeline.engine import Counters, RunObserver
 from imagetrust.sbom.catalogers.apk import parse_apk_installed
 from imagetrust.sbom.models import ImageFacts, ImageSbom, OsRelease
 from imagetrust.sbom.stored import save_sbom
 from imagetrust.store.database import Store
-from imagetrust.store.runs import start_run
 from imagetrust.vulndb import kev, query
 from imagetrust.vulndb.findings_store import finding_items, finding_set_history
 from imagetrust.vulndb.importer import import_path
 from imagetrust.vulndb.kev import import_kev_file
-from imagetrust.vulndb.query import live_generations
 from imagetrust.vulndb.scan import scan_sboms
+from tests.pipeline.stored_pass import run_stored_pass
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 RECORD = FIXTURES / "vulndb/boundaries/ALPINE-CVE-2025-26519.json"
@@ -93,48 +86,12 @@ def run_pass(
     ctx: PipelineContext, store: Store, sboms: Sequence[ImageSbom], observer: RunObserver
 ) -> Counters:
     """What ``run`` does for images whose SBOMs are stored: plan, then ``match_stored``."""
-    request = ResolveRequest()
-    targets = [
-        Target(
-            reference=parse_reference(f"{sbom.reference}@{sbom.digest}"),
-            digest=sbom.digest,
-            tags=(TagRef(sbom.reference.rsplit(":", 1)[0], "latest"),),
-            platforms=(PlatformEntry(Platform("linux", "amd64"), sbom.digest),),
-            platforms_known=True,
-        )
-        for sbom in sboms
-    ]
-    counters = Counters()
-    with store.transaction() as conn:
-        run_id = start_run(conn, "run", {}, NOW)
-    with OciSession(ctx.settings) as session:
-        engine = Engine(
-            ctx,
-            store,
-            session,
-            run_id=run_id,
-            request=request,
-            jobs=1,
-            memory_mb=None,
-            observer=observer,
-            counters=counters,
-            failures=[],
-            post_steps=[EvaluateStep.for_run(ctx)],
-        )
-        try:
-            with store.read() as conn:
-                plan = make_plan(
-                    conn,
-                    Resolution(targets=targets),
-                    request,
-                    analyser_version=engine.analyser_version,
-                    db_key=live_generations(conn),
-                )
-            assert len(plan.match) == len(sboms)
-            assert engine.match_stored(plan.match) == []
-        finally:
-            engine.close()
-    return counters
+    done = run_stored_pass(
+        ctx, store, [(s.reference, s.digest) for s in sboms], now=NOW, observer=observer
+    )
+    assert done.planned == len(sboms)
+    assert done.missing == []
+    return done.counters
 
 
 @pytest.fixture
