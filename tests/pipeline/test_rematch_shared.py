@@ -14,7 +14,6 @@ the real KEV fixture; a copy of it lists the record's CVE, as the run test does.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -40,10 +39,10 @@ from imagetrust.vulndb.importer import import_path
 from imagetrust.vulndb.kev import import_kev_file
 from imagetrust.vulndb.scan import scan_sboms
 from tests.pipeline.stored_pass import run_stored_pass
+from tests.pipeline.world import KEV_CATALOG, kev_catalog_listing
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 RECORD = FIXTURES / "vulndb/boundaries/ALPINE-CVE-2025-26519.json"
-KEV_CATALOG = FIXTURES / "vulndb/kev/known_exploited_vulnerabilities.json"
 INSTALLED = FIXTURES / "rootfs/alpine/lib/apk/db/installed"
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 # five images, two per batch: each branch comes back in a later batch
@@ -186,13 +185,7 @@ def test_a_database_change_between_batches_is_seen_by_the_next_batch(
     stored: tuple[PipelineContext, Store, list[ImageSbom]], tmp_path: Path
 ) -> None:
     ctx, store, sboms = stored
-    catalog = json.loads(KEV_CATALOG.read_text())
-    listed = {**catalog["vulnerabilities"][0], "cveID": "CVE-2025-26519"}
-    listed.update(dateAdded="2026-05-20", dueDate="2026-06-10")
-    catalog["vulnerabilities"].append(listed)
-    catalog["catalogVersion"] = "2026.05.20"
-    updated = tmp_path / "kev.json"
-    updated.write_text(json.dumps(catalog))
+    updated = kev_catalog_listing("CVE-2025-26519", tmp_path / "kev.json")
     observer = ImportAfterFirstBatch(store, updated)
     assert run_pass(ctx, store, sboms, observer).rematched == len(sboms)
     assert observer.batches == 3

@@ -17,7 +17,7 @@ from imagetrust.store.database import Store
 from imagetrust.store.runs import list_runs, run_item_errors
 from imagetrust.store.schema import image_findings, image_platforms, image_results
 from imagetrust.store.tags import tag_observations
-from tests.pipeline.world import World
+from tests.pipeline.world import World, kev_catalog_listing
 
 ALPINE_FINDING = ("libssl1.1", "ALPINE-CVE-2023-0286")
 KEV = Path(__file__).parent.parent / "fixtures" / "vulndb" / "kev"
@@ -391,13 +391,7 @@ def test_a_kev_only_update_flags_stored_findings_and_rejects_without_a_download(
     assert before.known_exploited == ()
     assert not any(r.rule == "known-exploited" and r.kind == "fired" for r in decision.reasons)
     # CISA lists the image's OpenSSL CVE (a copy of the real catalog, one entry more)
-    catalog = json.loads(real.read_text())
-    listed = {**catalog["vulnerabilities"][0], "cveID": "CVE-2023-0286"}
-    listed.update(dateAdded="2026-05-20", dueDate="2026-06-10")
-    catalog["vulnerabilities"].append(listed)
-    catalog["catalogVersion"] = "2026.05.20"
-    updated = tmp_path / "kev.json"
-    updated.write_text(json.dumps(catalog))
+    updated = kev_catalog_listing("CVE-2023-0286", tmp_path / "kev.json")
     assert main(["--home", str(home), "db", "import", str(updated)]) == 0
     world.proxy.log.clear()
     code, second, err = run(world, home, capsys, "--jobs", "1")

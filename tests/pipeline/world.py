@@ -46,6 +46,19 @@ ROOTFS = Path(__file__).parent.parent / "fixtures" / "rootfs"
 VULNDB = DEMO_DATA / "vulndb"
 NOW = "2026-06-01T08:00:00Z"
 WINDOWS = Platform("windows", "amd64")
+KEV_CATALOG = ROOTFS.parent / "vulndb" / "kev" / "known_exploited_vulnerabilities.json"
+
+
+def kev_catalog_listing(cve: str, out: Path) -> Path:
+    """A copy of the real KEV catalog (the fixture) with one entry more, for ``cve``, as
+    CISA would add it on 2026-05-20; written to ``out``."""
+    catalog = json.loads(KEV_CATALOG.read_text())
+    listed = {**catalog["vulnerabilities"][0], "cveID": cve}
+    listed.update(dateAdded="2026-05-20", dueDate="2026-06-10")
+    catalog["vulnerabilities"].append(listed)
+    catalog["catalogVersion"] = "2026.05.20"
+    out.write_text(json.dumps(catalog))
+    return out
 
 
 def base_layer() -> Layer:
