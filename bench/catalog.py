@@ -66,7 +66,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.pipeline.world import NOW, VULNDB, World  # noqa: E402
-from tests.services.measure import _WRAPPER, Measured, run_measured  # noqa: E402
+from tests.services.measure import Measured, run_measured  # noqa: E402
 from tests.services.registry import (  # noqa: E402
     FaultProxy,
     find_registry_binary,
@@ -285,27 +285,11 @@ def run_measured_tree(
     kernel keeps the largest of a process's descendants) and the CPU seconds of them all."""
     time_bin = shutil.which("time") or "/usr/bin/time"
     with tempfile.TemporaryDirectory() as scratch:
-        hwm, tree = Path(scratch) / "hwm", Path(scratch) / "tree"
-        child_env = {**os.environ, **env, "_IMAGETRUST_MEASURE_HWM": str(hwm)}
-        started = time.monotonic()
-        timed = [time_bin, "-f", TIME_FORMAT, "-o", str(tree)]
-        completed = subprocess.run(
-            [*timed, sys.executable, "-c", _WRAPPER, *args[1:]],
-            capture_output=True,
-            env=child_env,
-            timeout=timeout,
-            check=False,
+        tree = Path(scratch) / "tree"
+        measured = run_measured(
+            args, env=env, timeout=timeout, prefix=[time_bin, "-f", TIME_FORMAT, "-o", str(tree)]
         )
-        seconds = time.monotonic() - started
-        peak = int(hwm.read_text().strip()) / 1024 if hwm.is_file() else float("inf")
         tree_kb, cpu = _gnu_time(tree)
-    measured = Measured(
-        completed.returncode,
-        completed.stdout.decode(errors="replace"),
-        completed.stderr.decode(errors="replace"),
-        peak,
-        seconds,
-    )
     return measured, tree_kb, cpu
 
 

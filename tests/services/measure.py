@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _WRAPPER = """
@@ -42,9 +43,15 @@ class Measured:
 
 
 def run_measured(
-    args: list[str], *, env: dict[str, str] | None = None, timeout: float = 300
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    prefix: Sequence[str] = (),
 ) -> Measured:
-    """Run ``imagetrust ARGS...`` (``args[0]`` must be ``imagetrust``) and measure it."""
+    """Run ``imagetrust ARGS...`` (``args[0]`` must be ``imagetrust``) and measure it;
+    ``prefix`` runs it under another command (a benchmark's GNU time, for the peak of the
+    largest process of the tree)."""
     if args[0] != "imagetrust":
         raise ValueError("run_measured runs the imagetrust command")
     with tempfile.TemporaryDirectory() as scratch:
@@ -52,7 +59,7 @@ def run_measured(
         child_env = {**os.environ, **(env or {}), "_IMAGETRUST_MEASURE_HWM": peak_file}
         started = time.monotonic()
         completed = subprocess.run(
-            [sys.executable, "-c", _WRAPPER, *args[1:]],
+            [*prefix, sys.executable, "-c", _WRAPPER, *args[1:]],
             capture_output=True,
             env=child_env,
             timeout=timeout,
