@@ -33,7 +33,8 @@ cache: the machine is shared, and a neighbour's burst should slow both alike), s
 one; medians are reported with the range, and each turn's ratio. ``run`` is timed under
 GNU time as the loops' invocations are: the peak RSS of its largest process (main or
 worker) and the CPU seconds of all of them, which a busy machine moves far less than wall
-time. The plot is ``bench/plots/catalog-loops.svg``.
+time. The plot is ``bench/plots/catalog-loops-N.svg`` (N images: a run of one size never
+replaces another size's plot).
 
     .venv/bin/python bench/catalog.py [--images 20] [--no-loops] [--full] [--postgres]
         [--realistic [--repeat 3] [--tools trivy,syft]]
@@ -597,7 +598,7 @@ def report_turns(
 
 
 def plot_loops(world: CatalogWorld, colds: list[Phase], loops: dict[str, list[Loop]]) -> None:
-    """``bench/plots/catalog-loops.svg``: total seconds (medians) of `run` cold and of each
+    """``bench/plots/catalog-loops-N.svg``: total seconds (medians) of `run` cold and of each
     loop over the catalog of real sizes."""
     from svgplot import bar_chart
 
@@ -607,7 +608,7 @@ def plot_loops(world: CatalogWorld, colds: list[Phase], loops: dict[str, list[Lo
         wall = _median([x.seconds for x in runs])
         bars[f"{tool} loop (x{wall / run_s:.1f})"] = wall
     _, unique = world.unique_layer_bytes()
-    path = Path(__file__).parent / "plots" / "catalog-loops.svg"
+    path = Path(__file__).parent / "plots" / f"catalog-loops-{world.count}.svg"
     title = f"{world.count} real-size images ({unique / 1e6:.0f} MB of blobs): total wall seconds"
     bar_chart(path, title, "seconds (median of the turns)", bars)
     print(f"\nPlot: {path}")
